@@ -1,0 +1,63 @@
+"""Datasets by name and the search split (first half of the training set, as DARTS-PT and ZC-PT use).
+
+`search_dataset(name, data_dir)` returns the training pool a search draws its minibatches from:
+the first `train_portion` of the training set with crop + flip (CIFAR) or the synthetic images.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch.utils.data import Dataset, Subset
+from torchvision.datasets import ImageFolder
+
+from ptnas.data.batches import BatchSource
+from ptnas.data.cifar import DataNotFoundError, cifar, cifar_transform
+from ptnas.data.synthetic import synthetic_cifar10
+
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "synthetic-cifar10": 10}
+
+
+def names() -> list[str]:
+    return list(NUM_CLASSES)
+
+
+def num_classes(name: str) -> int:
+    _check(name)
+    return NUM_CLASSES[name]
+
+
+def search_dataset(name: str, data_dir: str | Path = "data", train_portion: float = 0.5,
+                   download: bool = False) -> Dataset:
+    """The pool of training images a search scores on: the first `train_portion` of the train split."""
+    _check(name)
+    if name == "synthetic-cifar10":
+        full = synthetic_cifar10()
+    else:
+        full = cifar(name, data_dir, train=True, transform=cifar_transform(name, train=True), download=download)
+    return first_portion(full, train_portion)
+
+
+def first_portion(dataset: Dataset, portion: float) -> Subset:
+    """The first `portion` of a dataset, as DARTS splits CIFAR's training set.
+
+    An ImageFolder is sorted by class, so there the first `portion` of every class is taken instead;
+    torchvision's CIFAR order is already mixed, so there it is simply the first indices.
+    """
+    if not 0 < portion <= 1:
+        raise ValueError(f"train_portion must be in (0, 1], got {portion}")
+    if isinstance(dataset, ImageFolder):
+        by_class: dict[int, list[int]] = {}
+        for i, t in enumerate(dataset.targets):
+            by_class.setdefault(t, []).append(i)
+        return Subset(dataset, sorted(i for idx in by_class.values() for i in idx[: int(len(idx) * portion)]))
+    return Subset(dataset, range(int(len(dataset) * portion)))
+
+
+def _check(name: str) -> None:
+    if name not in NUM_CLASSES:
+        from ptnas.registry import UnknownNameError
+        raise UnknownNameError(f"unknown dataset {name!r}; choose from: {', '.join(NUM_CLASSES)}")
+
+
+__all__ = ["BatchSource", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "names", "num_classes",
+           "search_dataset", "synthetic_cifar10"]

@@ -1,0 +1,49 @@
+"""Deterministic minibatch streams: the same seed gives the same batches (images and augmentation)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ptnas.proxies import Batch
+
+
+class BatchSource:
+    """Draws shuffled minibatches from a dataset, reproducibly.
+
+    `stream(seed)` is an endless iterator over epochs of this dataset, reshuffled each epoch. The
+    shuffle comes from a generator seeded with `seed`; random augmentations run under a forked global
+    RNG seeded per batch, so results never depend on what else consumed randomness in between.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, device: torch.device | str = "cpu", workers: int = 0):
+        if len(dataset) < batch_size:
+            raise ValueError(f"batch size {batch_size} is larger than the dataset ({len(dataset)} items)")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.workers = workers
+
+    def stream(self, seed: int) -> Iterator[Batch]:
+        g = torch.Generator().manual_seed(seed)
+        loader = DataLoader(self.dataset, batch_size=self.batch_size, shuffle=True, drop_last=True,
+                            num_workers=self.workers, generator=g)
+        index = 0
+        while True:
+            it = iter(loader)
+            while True:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(seed * 1_000_003 + index)
+                    try:
+                        x, y = next(it)
+                    except StopIteration:
+                        break
+                index += 1
+                yield x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+
+    def take(self, seed: int, count: int) -> Iterator[Batch]:
+        """The first `count` batches of `stream(seed)`."""
+        stream = self.stream(seed)
+        for _ in range(count):
+            yield next(stream)

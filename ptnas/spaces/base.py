@@ -1,0 +1,49 @@
+"""What a search space offers the rest of the library (selectors never import a space)."""
+from __future__ import annotations
+
+from typing import Any, Hashable
+
+from torch import nn
+
+from ptnas.supernet import Supernet
+
+
+class SearchSpace:
+    """A search space: a supernet builder, a genotype text format and a standalone network builder.
+
+    Subclasses set `name`, `ops`, `size_flags` and implement the four methods.
+    `size_flags` maps the CLI's size flags (`init_channels`, `layers`) to this space's keywords,
+    with a one-line help that says what the flag means here.
+    """
+
+    name: str = ""
+    ops: tuple[str, ...] = ()
+    size_flags: dict[str, tuple[str, str]] = {}
+
+    def supernet(self, num_classes: int = 10, **size: Any) -> Supernet:
+        raise NotImplementedError
+
+    def parse(self, text: str) -> Hashable:
+        """Genotype from its text form; ValueError with a clear message when malformed."""
+        raise NotImplementedError
+
+    def network(self, genotype: Any, num_classes: int = 10, **size: Any) -> nn.Module:
+        """Standalone (discrete) network of a genotype, freshly initialised."""
+        raise NotImplementedError
+
+    def references(self) -> dict[str, Hashable]:
+        """Published genotypes of this space, by name."""
+        return {}
+
+    def size_kwargs(self, init_channels: int | None = None, layers: int | None = None) -> dict[str, int]:
+        """Translate the CLI's `--init-channels` / `--layers` into this space's size keywords."""
+        out: dict[str, int] = {}
+        for flag, value in (("init_channels", init_channels), ("layers", layers)):
+            if value is not None:
+                if flag not in self.size_flags:
+                    raise ValueError(f"--{flag.replace('_', '-')} does not apply to the {self.name} space")
+                out[self.size_flags[flag][0]] = value
+        return out
+
+    def _as_genotype(self, genotype: Any):
+        return self.parse(genotype) if isinstance(genotype, str) else genotype

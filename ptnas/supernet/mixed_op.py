@@ -1,0 +1,31 @@
+"""MixedOp: every candidate operation of one edge, summed with the weights the supernet passes in."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+
+class MixedOp(nn.Module):
+    """Output = Σ over the alive ops o of w_o · op_o(x).
+
+    The op set and its weights come from the supernet at each call (`weights` lists only the alive
+    ops, as `(name, w)` pairs), so one decision can drive the MixedOps of many cells and a removed op
+    is never executed. `w=None` means weight 1 (a decided edge): the op's output is used as is.
+    """
+
+    def __init__(self, ops: dict[str, nn.Module]):
+        super().__init__()
+        self.ops = nn.ModuleDict(ops)
+
+    def forward(self, x: torch.Tensor, weights: Sequence[tuple[str, torch.Tensor | None]]) -> torch.Tensor:
+        out = None
+        for name, w in weights:
+            y = self.ops[name](x)
+            if w is not None:
+                y = w * y
+            out = y if out is None else out + y
+        if out is None:
+            raise RuntimeError("MixedOp called with no alive operation")
+        return out
