@@ -117,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = selectors.search(
             net, policy, orders.get(args.order), args.proposals,
-            build=lambda g: space.network(g, num_classes=num_classes, **size), seed=args.seed, log=log,
+            build=lambda g: space.network(g, num_classes=num_classes, **{**space.search_size, **size}),
+            seed=args.seed, log=log,
             progress=True)
     except KeyboardInterrupt:
         print(f"interrupted; every score so far is in {run.path / 'scores.jsonl'}", file=sys.stderr)

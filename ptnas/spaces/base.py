@@ -11,14 +11,18 @@ from ptnas.supernet import Supernet
 class SearchSpace:
     """A search space: a supernet builder, a genotype text format and a standalone network builder.
 
-    Subclasses set `name`, `ops`, `size_flags` and implement the four methods.
+    Subclasses set `name`, `ops`, `size_flags`, `search_size` and implement the four methods.
     `size_flags` maps the CLI's size flags (`init_channels`, `layers`) to this space's keywords,
     with a one-line help that says what the flag means here.
+    `search_size` holds the supernet's default size keywords; `supernet()` and `network()` take the
+    same size keywords, so `network(g, **search_size)` is a candidate at the supernet's size (what
+    validation stages build), while `network(g)` uses the space's standalone defaults.
     """
 
     name: str = ""
     ops: tuple[str, ...] = ()
     size_flags: dict[str, tuple[str, str]] = {}
+    search_size: dict[str, int] = {}
 
     def supernet(self, num_classes: int = 10, **size: Any) -> Supernet:
         raise NotImplementedError

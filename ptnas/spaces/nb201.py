@@ -166,6 +166,7 @@ class NB201Space(SearchSpace):
         "init_channels": ("C", "channels of the first stage (default 16)"),
         "layers": ("N", "cells per stage (default 5)"),
     }
+    search_size = {"C": 16, "N": 5}
 
     def supernet(self, num_classes: int = 10, **size) -> NB201Supernet:
         return NB201Supernet(num_classes=num_classes, **size)
