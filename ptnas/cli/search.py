@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import platform
 import random
 import sys
@@ -110,9 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _seed_everything(args.seed)
     net = space.supernet(num_classes=num_classes, **size).to(device)
     stream = source.stream(args.seed)
+    # A population proxy (tenas, vote) combines raw parts across each scoring pass: keep the parts.
+    parts_file = open(run.path / "parts.jsonl", "w", encoding="utf-8") if proxy.population else None
+
+    def write_parts(record: dict) -> None:
+        parts_file.write(json.dumps(record, allow_nan=True) + "\n")
+        parts_file.flush()
+
     policy = selectors.get(args.selector)(
         proxy, stream, lambda: source.take(args.seed + 1, args.valid_batches), bn_mode=args.bn_mode,
-        init_seed=args.seed, device=device, progress=True)
+        init_seed=args.seed, device=device, progress=True,
+        **({"on_parts": write_parts} if parts_file is not None else {}))
     log = SearchLog(run.path)
     try:
         result = selectors.search(
@@ -125,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         log.close()
+        if parts_file is not None:
+            parts_file.close()
 
     summary = {
         "space": args.space,
