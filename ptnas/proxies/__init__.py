@@ -44,7 +44,7 @@ register(Proxy("jacob_cov", jacob_cov, passes="1 forward + 1 backward (input gra
 register(Proxy("zen", zen, needs_data=False, bn="train",
                passes="2 forwards per repeat (4 repeats), no backward"))
 register(Proxy("ntk_cond", ntk_cond, higher_is_better=False, dtype=torch.float64,
-               passes="1 forward + 1 batched backward (one row per sample)"))
+               passes="1 forward + 16 backwards (first 16 samples)"))
 register(Proxy("linear_regions", linear_regions, passes="1 forward"))
 register(Proxy("params", params, needs_data=False, bn="none", passes="1 forward (batch 1)"))
 register(Proxy("flops", flops, needs_data=False, bn="none", passes="1 forward (batch 1)"))

@@ -30,5 +30,8 @@ def jacobian_score(rows: torch.Tensor) -> float:
     corr = torch.corrcoef(rows.to(torch.float64))
     if not torch.isfinite(corr).all():
         return math.nan
-    eig = torch.linalg.eigvalsh(corr)
+    try:
+        eig = torch.linalg.eigvalsh(corr)
+    except torch.linalg.LinAlgError:
+        return math.nan
     return -(torch.log(eig + K) + 1.0 / (eig + K)).sum().item()

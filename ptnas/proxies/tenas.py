@@ -3,8 +3,9 @@ Architecture Search on ImageNet in Four GPU Hours: A Theoretically Inspired Pers
 
 - `ntk_cond`: condition number λ_max/λ_min of the empirical NTK Θ = J Jᵀ on one minibatch, with
   J_n = ∂(Σ_c f(x_n)_c)/∂θ over every parameter named *weight* (conv, linear and BN γ, as TE-NAS
-  takes them). Lower is better (a well-conditioned NTK trains fast). Θ and its eigenvalues are in
-  float64; per-sample gradients come from one batched backward (vmap), not B separate ones.
+  takes them), one backward per sample, on the first 16 samples of the batch (TE-NAS's NTK batch
+  size; the forward runs on those 16, so BN statistics are theirs). Lower is better (a
+  well-conditioned NTK trains fast). Θ and its eigenvalues are in float64.
 - `linear_regions`: the number of distinct ReLU activation patterns among the batch's samples (TE-NAS
   counts Σ_n 1/#{m : pattern_m = pattern_n}, which is the same number), over every ReLU whose input is
   a 4-D feature map. Higher is better (more expressive). The count is at most the batch size; TE-NAS
@@ -23,22 +24,26 @@ from torch import nn
 
 from ptnas.proxies.base import Batch, Proxy
 
+NTK_SAMPLES = 16  # TE-NAS's batch size for the NTK (prune_tenas.py, --batch_size 16)
+
 
 def ntk_cond(model: nn.Module, batch: Batch) -> float:
     params = [p for name, p in model.named_parameters() if "weight" in name]
     for p in params:
         p.requires_grad_(True)
-    x = batch[0]
-    n = x.shape[0]
-    out = model(x).reshape(n, -1).sum(1)
+    x = batch[0][:NTK_SAMPLES]
+    out = model(x).reshape(x.shape[0], -1).sum(1)
+    rows = []
+    for i in range(x.shape[0]):  # one backward per sample, as TE-NAS does
+        grads = torch.autograd.grad(out[i], params, retain_graph=i + 1 < x.shape[0], allow_unused=True)
+        rows.append(torch.cat([g.reshape(-1) for g in grads if g is not None]).to(torch.float64))
+    jac = torch.stack(rows)
+    if not torch.isfinite(jac).all():
+        return math.nan
     try:
-        grads = torch.autograd.grad(out, params, grad_outputs=torch.eye(n, dtype=out.dtype, device=out.device),
-                                    is_grads_batched=True, allow_unused=True)
-    except RuntimeError:  # an op without a batching rule: one backward per sample, as TE-NAS does
-        rows = [torch.autograd.grad(out[i], params, retain_graph=True, allow_unused=True) for i in range(n)]
-        grads = [None if rows[0][j] is None else torch.stack([r[j] for r in rows]) for j in range(len(params))]
-    jac = torch.cat([g.reshape(n, -1).to(torch.float64) for g in grads if g is not None], dim=1)
-    eig = torch.linalg.eigvalsh(jac @ jac.t())
+        eig = torch.linalg.eigvalsh(jac @ jac.t())
+    except torch.linalg.LinAlgError:
+        return math.nan
     if eig[0] <= 0:
         return math.nan  # singular NTK: the condition number is undefined
     return (eig[-1] / eig[0]).item()
