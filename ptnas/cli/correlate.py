@@ -98,11 +98,11 @@ def _proxy_list(text: str) -> list:
     return [proxies.get(n) for n in names]
 
 
-def _choose_archs(args, table) -> list[str]:
+def _choose_archs(args, table, reference: dict | None) -> list[str]:
     if args.archs == "reference":
-        if not args.reference:
+        if reference is None:
             raise UsageError("--archs reference needs --reference FILE")
-        pool = [a for a in _read_reference(args.reference) if a in table]
+        pool = [a for a in reference if a in table]
     else:
         pool = sorted(table.archs())
     if args.sample < 1:
@@ -154,11 +154,13 @@ def correlations(score: np.ndarray, acc: np.ndarray, top_k: int) -> dict[str, fl
     if len(s) < 3:
         return out | {k: math.nan for k in ("spearman", "kendall", "spearman_top10", "kendall_top10",
                                              "precision_top10pct", "precision_top_k")}
-    out["spearman"] = float(stats.spearmanr(s, a).statistic)
-    out["kendall"] = float(stats.kendalltau(s, a).statistic)
+    constant = np.ptp(s) == 0
+    out["spearman"] = math.nan if constant else float(stats.spearmanr(s, a).statistic)
+    out["kendall"] = math.nan if constant else float(stats.kendalltau(s, a).statistic)
     top = np.argsort(-a, kind="stable")[: max(3, math.ceil(0.1 * len(a)))]
-    out["spearman_top10"] = float(stats.spearmanr(s[top], a[top]).statistic)
-    out["kendall_top10"] = float(stats.kendalltau(s[top], a[top]).statistic)
+    constant = np.ptp(s[top]) == 0  # rank correlation is undefined on constant scores
+    out["spearman_top10"] = math.nan if constant else float(stats.spearmanr(s[top], a[top]).statistic)
+    out["kendall_top10"] = math.nan if constant else float(stats.kendalltau(s[top], a[top]).statistic)
     out["precision_top10pct"] = _precision(s, a, max(1, math.ceil(0.1 * len(a))))
     out["precision_top_k"] = _precision(s, a, min(top_k, len(a)))
     return out
@@ -314,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"--table {args.table}: no such file")
         table = open_table(args.table)
         reference = _read_reference(args.reference) if args.reference else None
-        archs = _choose_archs(args, table)
+        archs = _choose_archs(args, table, reference)
         device = devices.resolve(args.device)
         num_classes = data.num_classes(args.dataset)
         pool = data.search_dataset(args.dataset, args.data, args.train_portion)

@@ -5,7 +5,9 @@ On a copy of the model re-initialised with Gaussian weights (conv/linear W ~ N(0
 shape, Δ = E_n Σ_chw |f(x) − f(x + 0.01 ε)| on the pre-pooling feature map f (the input of the
 last global average pooling; the output when there is none), and the score is
 log Δ + Σ_BN log σ̄, σ̄ = sqrt(mean over channels of the batch variance at that BN's input on x)
-(the "BN variance correction"). Repeated with fresh draws and averaged.
+(the "BN variance correction"; a BN whose input is all zeros, as after a `none` edge, passes no
+signal and is skipped). Repeated with fresh draws and averaged. A network whose features do not
+depend on its input (Δ = 0) scores NaN.
 
 The draws come from a private generator seeded with `SEED`, so the score is deterministic and the
 caller's random state is untouched. Only the batch's shape and device are used, not its images.
@@ -66,7 +68,8 @@ def pre_pooling_features(net: nn.Module, x: torch.Tensor, track_bn: bool) -> tup
 
     def bn_sigma(module, inputs):
         mean_var = inputs[0].transpose(0, 1).flatten(1).var(dim=1, unbiased=True).mean().item()
-        log_sigma[0] += 0.5 * math.log(mean_var) if mean_var > 0 else -math.inf
+        if mean_var > 0:  # a BN fed only zeros (an op after a `none` edge) passes no signal: skipped
+            log_sigma[0] += 0.5 * math.log(mean_var)
 
     handles = [m.register_forward_pre_hook(grab) for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
     if track_bn:

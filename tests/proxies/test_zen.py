@@ -58,3 +58,22 @@ def test_zen_ignores_the_models_weights_and_images_and_is_deterministic(two_laye
     a = proxies.get("zen")(two_layer, (x, y))
     assert proxies.get("zen")(other, (x + 5, y)) == a
     assert proxies.get("zen")(two_layer, (x, y)) == a
+
+
+def test_zen_skips_a_bn_fed_only_zeros_and_flags_a_network_cut_off_from_its_input():
+    import warnings
+
+    from ptnas import spaces
+
+    torch.manual_seed(0)
+    space = spaces.get("nb201")
+    x = torch.zeros(8, 3, 8, 8)
+    # Node 1 is `none`, so the 3x3 conv on edge 2<-1 (and its BN) sees only zeros: still a finite score.
+    dead_branch = space.network("|none~0|+|skip_connect~0|nor_conv_3x3~1|+|nor_conv_3x3~0|none~1|skip_connect~2|",
+                                C=4, N=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert math.isfinite(proxies.get("zen")(dead_branch, (x, None)))
+    cut_off = space.network("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|", C=4, N=1)
+    with pytest.warns(RuntimeWarning, match="zen"):
+        assert math.isnan(proxies.get("zen")(cut_off, (x, None)))
