@@ -52,7 +52,7 @@ def main() -> None:
         return model
 
     selector = ZeroCostPT(proxies.get(args.proxy), source.stream(0),
-                          lambda: source.take(1, args.valid_batches), bn_mode=args.bn_mode, device=device)
+                          source.fixed(1, args.valid_batches), bn_mode=args.bn_mode, device=device)
     start = time.perf_counter()
     result = search(net, selector, orders.get(args.order), args.proposals, build=build, seed=0)
     wall = time.perf_counter() - start

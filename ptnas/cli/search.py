@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     net = space.supernet(num_classes=num_classes, **size).to(device)
     stream = source.stream(args.seed)
     policy = selectors.get(args.selector)(
-        proxy, stream, lambda: source.take(args.seed + 1, args.valid_batches), bn_mode=args.bn_mode,
+        proxy, stream, source.fixed(args.seed + 1, args.valid_batches), bn_mode=args.bn_mode,
         init_seed=args.seed, device=device, progress=True)
     log = SearchLog(run.path)
     try:

@@ -84,3 +84,14 @@ def test_batch_streams_cycle_through_epochs():
     assert sorted(seen[0] + seen[1]) == list(range(6)) and sorted(seen[2] + seen[3]) == list(range(6))
     with pytest.raises(ValueError, match="larger than the dataset"):
         BatchSource(ds, 7)
+
+
+def test_fixed_batches_are_identical_at_every_call_kept_or_reloaded():
+    ds = torch.utils.data.TensorDataset(torch.randn(20, 3), torch.arange(20))
+    source = BatchSource(ds, 4)
+    expected = [y.tolist() for _, y in source.take(seed=3, count=3)]
+    kept = source.fixed(seed=3, count=3)
+    reloaded = source.fixed(seed=3, count=3, max_bytes=1)
+    for get in (kept, reloaded):
+        assert [y.tolist() for _, y in get()] == expected
+        assert [y.tolist() for _, y in get()] == expected
