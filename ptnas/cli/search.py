@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--proxy", default="nwot", help=f"zero-cost proxy S: {', '.join(proxies.names())} (default nwot)")
     s.add_argument("--proposals", type=int, default=10, help="N, proposal rounds (default 10)")
     s.add_argument("--valid-batches", type=int, default=100, help="V, minibatches of the validation stage (default 100)")
-    s.add_argument("--bn-mode", default="train", choices=proxies.BN_MODES,
-                   help="BatchNorm mode while a data-dependent proxy scores (default train: batch statistics)")
+    s.add_argument("--bn-mode", default="eval", choices=proxies.BN_MODES,
+                   help="BatchNorm mode while a data-dependent proxy scores: eval (default; the untrained "
+                        "supernet's BN is then ~identity, as in the ZC-PT reference code) or train (batch statistics)")
     s.add_argument("--seed", type=int, default=0, help="seed of weights, data order and edge orders (default 0)")
     d = p.add_argument_group("data")
     d.add_argument("--dataset", default="synthetic-cifar10", help=f"{', '.join(data.names())} (default synthetic-cifar10, needs no files)")

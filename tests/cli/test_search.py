@@ -39,7 +39,7 @@ def test_a_run_writes_config_scores_genotype_and_events(tmp_path, capsys):
     assert (out / "genotype.txt").read_text().strip() == summary["genotype"]
     assert len(summary["candidates"]) >= 1 and all(c["validation_score"] is not None for c in summary["candidates"])
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["proposals"] == 2 and config["bn_mode"] == "train" and config["supernet_size"] == {"C": 4, "N": 1}
+    assert config["proposals"] == 2 and config["bn_mode"] == "eval" and config["supernet_size"] == {"C": 4, "N": 1}
     rows = records(out)
     scores = [r for r in rows if r["kind"] == "score"]
     assert len(scores) == 2 * 6 * 5  # proposals × edges × ops, fixed order
@@ -74,11 +74,11 @@ def test_same_seed_and_config_give_the_same_genotype_and_scores(tmp_path):
 
 def test_yaml_config_sets_defaults_and_the_command_line_overrides_them(tmp_path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("proposals: 1\nvalid-batches: 1\nbn_mode: eval\norder: global-op-iter\n")
+    cfg.write_text("proposals: 1\nvalid-batches: 1\nbn_mode: train\norder: global-op-iter\n")
     out = tmp_path / "run"
     assert main([*TINY, "--config", str(cfg), "--order", "random", "--out", str(out)]) == 0
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["bn_mode"] == "eval" and config["order"] == "random"
+    assert config["bn_mode"] == "train" and config["order"] == "random"
     # TINY's --proposals 2 on the command line beats the YAML's 1
     assert config["proposals"] == 2
 
