@@ -4,6 +4,6 @@
 `register_genotype` makes any genotype a timm model.
 """
 from ptnas.train_final.cli import main
-from ptnas.train_final.timm_models import model_name, register_genotype
+from ptnas.train_final.timm_models import model_name, register_genotype, register_run
 
-__all__ = ["main", "model_name", "register_genotype"]
+__all__ = ["main", "model_name", "register_genotype", "register_run"]

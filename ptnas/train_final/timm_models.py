@@ -2,20 +2,23 @@
 
 Every space's published reference genotypes are registered on import as `ptnas_<reference name>`
 (e.g. `timm.create_model("ptnas_nb201_best_cifar10", num_classes=10)`); a training run registers its
-own genotype as `model_name(space, genotype)`, and the checkpoint it writes loads back with
-`timm.create_model(name, checkpoint_path=".../last.pth.tar")`.
+own genotype as `model_name(space, genotype)`; in another process `register_run(run_dir)` does it
+again with the run's sizes, and `timm.create_model(name, checkpoint_path=".../last.pth.tar")` loads it.
 """
 from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from typing import Any, Hashable
+
+import yaml
 
 from timm.models import register_model
 
 from ptnas import spaces
 
-_REGISTERED: dict[str, tuple[str, str, dict[str, Any]]] = {}
+_REGISTERED: dict[str, tuple[str, str, dict[str, Any]]] = {}  # name -> (space, genotype text, defaults)
 
 
 def model_name(space: str, genotype: Hashable) -> str:
@@ -27,15 +30,16 @@ def register_genotype(name: str, space: str, genotype: Hashable | str, **default
     """Register `genotype` of `space` under `name` with default network keywords; returns `name`.
 
     `timm.create_model(name, num_classes=..., **size)` then calls `spaces.get(space).network(genotype, ...)`.
-    Registering the same name again with the same genotype and defaults is a no-op.
+    Registering the same name and genotype again only replaces the defaults; another genotype is refused.
     """
     space_obj = spaces.get(space)
     genotype = space_obj.parse(genotype) if isinstance(genotype, str) else genotype
-    key = (space, str(genotype), dict(defaults))
     if name in _REGISTERED:
-        if _REGISTERED[name] == key:
-            return name
-        raise ValueError(f"timm model {name!r} is already registered for another genotype")
+        if _REGISTERED[name][:2] != (space, str(genotype)):
+            raise ValueError(f"timm model {name!r} is already registered for another genotype")
+        _REGISTERED[name] = (space, str(genotype), dict(defaults))
+        return name
+    _REGISTERED[name] = (space, str(genotype), dict(defaults))
 
     def entrypoint(pretrained: bool = False, **kwargs: Any):
         for unused in ("pretrained_cfg", "pretrained_cfg_overlay", "cache_dir"):
@@ -43,14 +47,21 @@ def register_genotype(name: str, space: str, genotype: Hashable | str, **default
         if pretrained:
             raise ValueError(f"{name} has no pretrained weights; load a training checkpoint with "
                              "timm.create_model(name, checkpoint_path=...)")
-        return space_obj.network(genotype, **{**defaults, **kwargs})
+        return space_obj.network(genotype, **{**_REGISTERED[name][2], **kwargs})
 
     entrypoint.__name__ = entrypoint.__qualname__ = name
     entrypoint.__module__ = __name__
     entrypoint.__doc__ = f"{space} genotype {genotype}"
     register_model(entrypoint)
-    _REGISTERED[name] = key
     return name
+
+
+def register_run(run_dir: str | Path) -> str:
+    """Register a training run's genotype with the run's class count and network keywords as defaults, so
+    `timm.create_model(name, checkpoint_path=run_dir / "checkpoint/last.pth.tar")` rebuilds the trained model."""
+    args = yaml.safe_load((Path(run_dir) / "args.yaml").read_text(encoding="utf-8"))
+    return register_genotype(args["timm_model"], args["space"], args["genotype"],
+                             num_classes=args["num_classes"], **args["model_kwargs"])
 
 
 def register_references() -> list[str]:

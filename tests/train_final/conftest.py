@@ -10,7 +10,7 @@ from PIL import Image
 from ptnas.train_final.cli import main
 
 GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
-TINY = ["--model-kwargs", "C=4", "N=1", "--workers", "0", "--no-progress"]
+TINY = ["--model-kwargs", "C=4", "N=1", "--workers", "0", "--no-progress", "--device", "cpu"]
 COLOURS = {"blue": 2, "green": 1, "red": 0}  # class -> the RGB channel that is bright
 
 

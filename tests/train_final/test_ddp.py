@@ -79,7 +79,7 @@ def test_two_process_gradients_equal_one_process_on_the_global_batch(tmp_path):
 
 def test_distributed_train_script_runs_two_gloo_processes(tmp_path):
     argv = ["--genotype", GENOTYPE, "--dataset", "synthetic-cifar10", "--synthetic-n", 70, "--epochs", 1,
-            "--batch-size", 16, "--lr-base", 0.1, "--lr-base-size", 16, "--device", "cpu",
+            "--batch-size", 16, "--lr-base", 0.1, "--lr-base-size", 16,
             "--output", tmp_path, "--experiment", "ddp", *TINY]
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(["bash", str(REPO / "distributed_train.sh"), "2", *map(str, argv)], cwd=REPO, env=env,

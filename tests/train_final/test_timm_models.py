@@ -29,10 +29,11 @@ def test_registered_genotype_builds_through_timm_create_model():
         timm.create_model(name, pretrained=True)
 
 
-def test_reregistering_a_name_for_another_genotype_is_refused():
+def test_reregistering_a_name_replaces_defaults_but_not_the_genotype():
     other = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
-    name = register_genotype("ptnas_test_clash", "nb201", GENOTYPE)
-    assert register_genotype(name, "nb201", GENOTYPE) == name  # idempotent
+    name = register_genotype("ptnas_test_clash", "nb201", GENOTYPE, C=4, N=1)
+    assert register_genotype(name, "nb201", GENOTYPE, C=8, N=1) == name
+    assert timm.create_model(name).stem[0].out_channels == 8  # the new default width
     with pytest.raises(ValueError, match="already registered"):
         register_genotype(name, "nb201", other)
 

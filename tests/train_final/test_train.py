@@ -16,6 +16,8 @@ import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from ptnas.train_final import register_run
+
 from conftest import GENOTYPE, TINY, run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,7 +68,8 @@ def test_synthetic_cifar10_run_keeps_no_best_checkpoint_and_its_checkpoint_loads
     last = run_dir / "checkpoint" / "last.pth.tar"
     ckpt = torch.load(last, map_location="cpu", weights_only=True)  # plain tensors and values only
     assert ckpt["progress"]["epoch"] == 1 and ckpt["arch"] == results["timm_model"]
-    model = timm.create_model(results["timm_model"], num_classes=10, C=4, N=1, checkpoint_path=str(last))
+    name = register_run(run_dir)  # as a fresh process would: the run's class count and sizes become defaults
+    model = timm.create_model(name, checkpoint_path=str(last))
     for key, value in model.state_dict().items():  # timm prefers the EMA weights when a checkpoint has them
         assert torch.equal(value, ckpt["state_dict_ema"][key]), key
 
