@@ -203,7 +203,7 @@ def resolve(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict
         if "output" not in explicit and "experiment" not in explicit:
             run_dir = _run_dir_of(path, stored)
             base.update(output=str(run_dir.parent), experiment=run_dir.name)
-        values = _merge(base, config, explicit, {"resume": str(path), "recipe": stored.get("recipe")})
+        values = _merge(base, config, explicit, {"resume": str(path), "recipe": ckpt["config"].get("recipe")})
     else:
         early = _merge(defaults, config, explicit)
         if not early["genotype"]:

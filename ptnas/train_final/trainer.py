@@ -144,7 +144,7 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
         log = SummaryWriter(str(run.path / "events"), purge_step=progress.epoch + 1 if ckpt is not None else None)
         state = checkpoint.TrainState(model, model_name, scheduler, ema,
                                       extra=lambda: {"config": vars(args), "progress": vars(progress).copy(),
-                                                     "rng": rngs[0]})
+                                                     "rng": rngs})
         saver = checkpoint.saver(state, optimizer, run.path / "checkpoint", scaler, args.checkpoint_hist)
         if ckpt is not None and "saver" in ckpt:
             saver.load_state_dict(ckpt["saver"])
