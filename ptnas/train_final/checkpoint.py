@@ -47,7 +47,7 @@ def _as_tuples(x):
 class TrainState:
     """What a checkpoint holds beyond timm's optimizer/scaler entries.
 
-    It plugs into `CheckpointSaver(task=...)`, which asks for `get_checkpoint_state(ema=False)` (model
+    It plugs into `CheckpointSaver(task=...)` (timm >= 1.0.27), which asks for `get_checkpoint_state(ema=False)` (model
     weights and the run's state) and `get_checkpoint_state(ema=True)` (EMA weights).
     `extra()` is called at save time for the values that change each epoch (progress, RNG states).
     """

@@ -146,8 +146,8 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
                                       extra=lambda: {"config": vars(args), "progress": vars(progress).copy(),
                                                      "rng": rngs})
         saver = checkpoint.saver(state, optimizer, run.path / "checkpoint", scaler, args.checkpoint_hist)
-        if ckpt is not None and "saver" in ckpt:
-            saver.load_state_dict(ckpt["saver"])
+        if ckpt is not None and "saver" in ckpt and hasattr(saver, "load_state_dict"):  # timm >= 1.0.31
+            saver.load_state_dict(ckpt["saver"])  # keep rotating the same checkpoint-<epoch> files
         tqdm.write(f"{model_name}: {args.space} {args.genotype}\n  {measured['params'] / 1e6:.3f} M parameters, "
                    f"{measured['mult_adds'] / 1e6:.1f} M multiply-adds at {splits.input_size}px; "
                    f"{process.world_size} process(es) on {device}; run dir {run.path}")

@@ -7,7 +7,7 @@ import yaml
 from ptnas.train_final import recipes
 from ptnas.train_final.cli import _checked, build_parser, resolve
 
-from conftest import GENOTYPE, TINY, run
+from tests.train_final.conftest import GENOTYPE, TINY, run
 
 
 def one_line_error(capsys, argv: list[str]) -> str:

@@ -9,7 +9,7 @@ from torch.utils.data import TensorDataset
 
 from ptnas.train_final import datasets
 
-from conftest import COLOURS
+from tests.train_final.conftest import COLOURS
 
 
 def test_imagenet_folder_splits_and_transforms(colour_folder):

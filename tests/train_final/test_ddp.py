@@ -20,7 +20,7 @@ from ptnas.train_final.distributed import init_process, shutdown
 from ptnas.train_final.loop import StepSettings, train_step
 from ptnas.train_final.timm_models import model_name, register_genotype
 
-from conftest import GENOTYPE, TINY
+from tests.train_final.conftest import GENOTYPE, TINY
 
 REPO = Path(__file__).resolve().parents[2]
 PER_RANK = 8

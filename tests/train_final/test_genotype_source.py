@@ -7,7 +7,7 @@ import pytest
 
 from ptnas.train_final.genotype_source import GenotypeError, load
 
-from conftest import GENOTYPE
+from tests.train_final.conftest import GENOTYPE
 
 
 def test_text_form_infers_the_space():

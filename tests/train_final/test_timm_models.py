@@ -13,7 +13,7 @@ from ptnas import spaces
 from ptnas.train_final import cost
 from ptnas.train_final.timm_models import model_name, register_genotype
 
-from conftest import GENOTYPE
+from tests.train_final.conftest import GENOTYPE
 
 NB201_REFERENCE = Path("../shared/data/nb201_zero_cost_reference.json")
 

@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from ptnas.train_final import register_run
 
-from conftest import GENOTYPE, TINY, run
+from tests.train_final.conftest import GENOTYPE, TINY, run, write_colour_folder
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,15 +83,16 @@ def test_existing_run_dir_needs_force_or_resume(capsys, tmp_path):
     assert run([*argv, "--force"]) == 0
 
 
-def test_killed_run_resumes_to_bit_identical_weights(colour_folder, tmp_path):
+def test_killed_run_resumes_to_bit_identical_weights(tmp_path):
     # Random crops and flips draw from the global RNG, so this fails unless the RNG states are restored too.
-    common = ["--genotype", GENOTYPE, "--dataset", "imagenet", "--data", colour_folder, "--img-size", 16,
-              "--epochs", 3, "--batch-size", 16, "--lr", 0.05, "--model-ema", "--clip-grad", 5,
+    data = write_colour_folder(tmp_path / "data", {"train": 12, "val": 4}, size=12)
+    common = ["--genotype", GENOTYPE, "--dataset", "imagenet", "--data", data, "--img-size", 12,
+              "--epochs", 2, "--batch-size", 12, "--lr", 0.05, "--model-ema", "--clip-grad", 5,
               "--output", tmp_path, *TINY]
     assert run([*common, "--experiment", "whole"]) == 0
 
     # The same run in another process, killed (SIGKILL, no clean-up) once its first epoch is saved.
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "ptnas.train_final", *map(str, common), "--experiment", "killed"],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = tmp_path / "killed" / "checkpoint" / "checkpoint-0.pth.tar"
@@ -105,7 +106,7 @@ def test_killed_run_resumes_to_bit_identical_weights(colour_folder, tmp_path):
     assert run(["--resume", tmp_path / "killed", "--no-progress"]) == 0
     whole = torch.load(tmp_path / "whole/checkpoint/last.pth.tar", map_location="cpu", weights_only=True)
     resumed = torch.load(tmp_path / "killed/checkpoint/last.pth.tar", map_location="cpu", weights_only=True)
-    assert resumed["progress"]["epoch"] == whole["progress"]["epoch"] == 3
+    assert resumed["progress"]["epoch"] == whole["progress"]["epoch"] == 2
     for part in ("state_dict", "state_dict_ema"):
         for key, value in whole[part].items():
             assert torch.equal(value, resumed[part][key]), f"{part}.{key}"
