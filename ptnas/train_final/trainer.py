@@ -18,7 +18,7 @@ import torch
 from timm.loss import LabelSmoothingCrossEntropy
 from timm.optim import create_optimizer_v2
 from timm.scheduler import create_scheduler_v2
-from timm.utils import ModelEmaV3, NativeScaler, distribute_bn, random_seed, unwrap_model
+from timm.utils import ModelEmaV3, NativeScaler, distribute_bn, random_seed
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
@@ -90,7 +90,7 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
             model.to(memory_format=torch.channels_last)
         if args.sync_bn and process.distributed:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-        random_seed(args.seed, process.rank)  # timm: seed + rank for data order-independent randomness
+        random_seed(args.seed, process.rank)  # augmentation and drop-path draw per-rank streams (timm: seed + rank)
 
         global_batch = args.batch_size * process.world_size
         lr = args.lr or args.lr_base * global_batch / (args.lr_base_size or global_batch)
