@@ -37,6 +37,14 @@ class RunDir:
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         self.path.mkdir(parents=True, exist_ok=True)
 
+    @classmethod
+    def reopen(cls, path: str | Path) -> "RunDir":
+        """An existing run dir, to continue the run in it (resume): nothing is checked or deleted."""
+        run = cls.__new__(cls)
+        run.path = Path(path)
+        run.path.mkdir(parents=True, exist_ok=True)
+        return run
+
     def write_text(self, name: str, text: str) -> Path:
         """Write `name` atomically: a temporary file in the same directory, then rename."""
         target = self.path / name

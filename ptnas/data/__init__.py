@@ -12,6 +12,7 @@ from torchvision.datasets import ImageFolder
 
 from ptnas.data.batches import BatchSource
 from ptnas.data.cifar import DataNotFoundError, cifar, cifar_transform
+from ptnas.data.imagenet import imagenet, imagenet_splits, imagenet_transform
 from ptnas.data.synthetic import synthetic_cifar10
 
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "synthetic-cifar10": 10}
@@ -59,5 +60,5 @@ def _check(name: str) -> None:
         raise UnknownNameError(f"unknown dataset {name!r}; choose from: {', '.join(NUM_CLASSES)}")
 
 
-__all__ = ["BatchSource", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "names", "num_classes",
-           "search_dataset", "synthetic_cifar10"]
+__all__ = ["BatchSource", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "imagenet", "imagenet_splits",
+           "imagenet_transform", "names", "num_classes", "search_dataset", "synthetic_cifar10"]
