@@ -205,15 +205,9 @@ class BilevelTrainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from `state_dict()` (a checkpoint of the same configuration)."""
-        differ = [k for k, v in asdict(self.config).items() if _plain(state["config"].get(k)) != _plain(v)]
-        if differ:
-            raise checkpoint.CheckpointError(
-                "the checkpoint was trained with other settings: " + ", ".join(
-                    f"{k} {state['config'].get(k)} (now {getattr(self.config, k)})" for k in differ))
-        if state["epochs"] != self.epochs or state["seed"] != self.seed:
-            raise checkpoint.CheckpointError(
-                f"the checkpoint is of a {state['epochs']}-epoch run with seed {state['seed']}, "
-                f"not {self.epochs} epochs with seed {self.seed}")
+        problem = mismatch(state, self.config, self.epochs, self.seed)
+        if problem:
+            raise checkpoint.CheckpointError(problem)
         self.net.load_state_dict(state["net"])
         self.weight_optimizer.load_state_dict(state["weight_optimizer"])
         if self.scheduler is not None:
@@ -223,6 +217,18 @@ class BilevelTrainer:
         checkpoint.set_rng_state(state["rng"])
         self.epoch = state["epoch"]
         self.history = list(state["history"])
+
+
+def mismatch(state: dict[str, Any], config: BilevelConfig, epochs: int | None, seed: int) -> str | None:
+    """Why a training checkpoint cannot be continued with these settings (None if it can)."""
+    differ = [k for k, v in asdict(config).items() if _plain(state["config"].get(k)) != _plain(v)]
+    if differ:
+        return "the checkpoint was trained with other settings: " + ", ".join(
+            f"{k} {state['config'].get(k)} (now {getattr(config, k)})" for k in differ)
+    if state["epochs"] != epochs or state["seed"] != seed:
+        return (f"the checkpoint is of a {state['epochs']}-epoch run with seed {state['seed']}, "
+                f"not {epochs} epochs with seed {seed}")
+    return None
 
 
 def _plain(value: Any) -> Any:
