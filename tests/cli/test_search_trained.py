@@ -212,3 +212,13 @@ def test_supernet_of_another_size_or_alpha_mode_is_refused(trained, images, tmp_
     with pytest.raises(SystemExit) as e:
         main(tiny(images, tmp_path / "r", "--selector", "darts-pt", "--supernet", ckpt, "--fix-alpha"))
     assert e.value.code == 2 and "was trained without --fix-alpha" in capsys.readouterr().err
+
+
+def test_darts_pt_config_files_hold_the_paper_settings():
+    from ptnas.cli.config import parse
+    from ptnas.cli.search import build_parser
+
+    for space in ("nb201", "darts"):
+        args = parse(build_parser(), ["--config", str(ROOT / "configs" / f"darts-pt-{space}.yaml")])
+        assert (args.space, args.selector, args.order, args.criterion) == (space, "darts-pt", "random", "acc")
+        assert (args.batch_size, args.tune_epochs, args.tune_lr, args.epochs) == (64, 5, 0.0025, None)
