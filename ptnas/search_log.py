@@ -113,11 +113,11 @@ class SearchLog:
                 ops.extend(o for o in net.ops(e) if o not in ops)
             values = np.array([[latest.get((e, o), np.nan) for o in ops] for e in edges], dtype=float)
             decided = {(e, net.candidates(e)[0]) for e in edges if net.is_decided(e)}
-            images[group] = _render(values, edges, ops, decided)
+            images[group] = render_heatmap(values, edges, ops, decided)
         return images
 
 
-def _render(values: np.ndarray, rows: list[str], cols: list[str], marked: set) -> np.ndarray:
+def render_heatmap(values: np.ndarray, rows: list[str], cols: list[str], marked: set) -> np.ndarray:
     """A labelled heatmap as an RGB uint8 array (matplotlib, off-screen)."""
     import matplotlib
     matplotlib.use("Agg")

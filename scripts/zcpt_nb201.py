@@ -73,7 +73,7 @@ def main() -> None:
             return "—"
         return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs) if len(xs) > 1 else 0:.2f}"
 
-    print(f"\n| order | runs | CIFAR-10 | CIFAR-100 | ImageNet16-120 |\n|---|---|---|---|---|")
+    print("\n| order | runs | CIFAR-10 | CIFAR-100 | ImageNet16-120 |\n|---|---|---|---|---|")
     for order, s in summary.items():
         e = s["test_error"]
         print(f"| {order} | {len(s['genotypes'])} | {fmt(e['cifar10'])} | {fmt(e['cifar100'])} | {fmt(e['imagenet16_120'])} |")

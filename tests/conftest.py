@@ -1,10 +1,19 @@
-"""Shared fixtures: tiny networks and inputs, fixed seeds, the reference-data directory."""
+"""Shared fixtures: tiny networks and inputs, fixed seeds, the reference-data directory.
+
+The whole suite runs torch on one intra-op thread (subprocesses too, through OMP_NUM_THREADS): tiny
+networks are fastest that way, results do not depend on the machine's core count, and on a loaded
+2-core machine two spin-waiting threads made some tests 40x slower.
+"""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import torch
+
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from ptnas.train_final.cli import main
@@ -28,14 +27,6 @@ def write_colour_folder(root: Path, per_class: dict[str, int], size: int = 16, s
                 Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png")
     return root
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine two threads spin-wait on each other (40x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
