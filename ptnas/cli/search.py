@@ -48,9 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--batch-size", type=int, default=64, help="minibatch size of every scoring pass (default 64; the paper uses 256 on NB201)")
     d.add_argument("--train-portion", type=float, default=0.5, help="fraction of the training set searched on (default 0.5)")
     d.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
-    n = p.add_argument_group("supernet size (per space: see README)")
-    n.add_argument("--init-channels", type=int, default=None, help="nb201: C, channels of the first stage (default 16)")
-    n.add_argument("--layers", type=int, default=None, help="nb201: N, cells per stage (default 5)")
+    n = p.add_argument_group("supernet (per space: see README)")
+    n.add_argument("--init-channels", type=int, default=None, help=_size_help("init_channels"))
+    n.add_argument("--layers", type=int, default=None, help=_size_help("layers"))
+    n.add_argument("--include-none", action="store_true",
+                   help="darts: add the `none` op to every edge (off by default, as in DARTS-PT and Zero-Cost-PT)")
+    n.add_argument("--op-set", default=None,
+                   help="darts: a RobustDARTS op set s1, s2, s3 or s4 instead of the DARTS primitives")
+    n.add_argument("--no-prefix-cache", action="store_true",
+                   help="mobilenet: recompute every block on every forward instead of reusing the unchanged prefix")
     r = p.add_argument_group("run")
     r.add_argument("--out", default=None, help="run directory (default runs/<space>-<selector>-<order>-seed<seed>-<time>)")
     r.add_argument("--force", action="store_true", help="overwrite the run files in an existing --out")
@@ -58,6 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", default=None, help="YAML file of flag defaults; command-line flags override it")
     r.add_argument("--table", default=None, help="NAS-Bench-201 table (CSV) to report the found genotype's benchmark accuracy")
     return p
+
+
+def _size_help(flag: str) -> str:
+    """`space: meaning` for every space that has the size flag."""
+    return "; ".join(f"{name}: {spaces.get(name).size_flags[flag][1]}"
+                     for name in spaces.names() if flag in spaces.get(name).size_flags)
+
+
+def _supernet_options(args: argparse.Namespace, space) -> dict:
+    """The option flags that were given, as `supernet()` keywords; each must apply to the space."""
+    given = {"include_none": args.include_none or None, "op_set": args.op_set,
+             "prefix_cache": False if args.no_prefix_cache else None}
+    options = {k: v for k, v in given.items() if v is not None}
+    for key in options:
+        if key not in space.supernet_options:
+            flag = {"prefix_cache": "no_prefix_cache"}.get(key, key).replace("_", "-")
+            users = [n for n in spaces.names() if key in spaces.get(n).supernet_options]
+            raise UsageError(f"--{flag} applies to the {', '.join(users)} space, not {args.space}")
+    return options
 
 
 def _check_names(args: argparse.Namespace) -> None:
@@ -90,11 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         device = devices.resolve(args.device)
         space = spaces.get(args.space)
         size = space.size_kwargs(args.init_channels, args.layers)
+        options = _supernet_options(args, space)
         proxy = proxies.get(args.proxy)
         num_classes = data.num_classes(args.dataset)
         pool = data.search_dataset(args.dataset, args.data, args.train_portion, args.download)
         source = data.BatchSource(pool, args.batch_size, device, args.workers)
         table = NB201Table(args.table) if args.table else None
+        _seed_everything(args.seed)
+        net = space.supernet(num_classes=num_classes, **size, **options).to(device)
         out = args.out or (f"runs/{args.space}-{args.selector}-{args.order}-seed{args.seed}-"
                            f"{datetime.datetime.now():%Y%m%d-%H%M%S}")
         run = RunDir(out, force=args.force)
@@ -107,8 +135,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                   command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
     run.write_yaml("config.yaml", config)
 
-    _seed_everything(args.seed)
-    net = space.supernet(num_classes=num_classes, **size).to(device)
     stream = source.stream(args.seed)
     policy = selectors.get(args.selector)(
         proxy, stream, lambda: source.take(args.seed + 1, args.valid_batches), bn_mode=args.bn_mode,
