@@ -6,8 +6,8 @@ Layout: 3×3 stride-2 stem (32 channels), a fixed MBConv1 3×3 block to 16 chann
 blocks in 6 stages of widths 24, 40, 80, 96, 192, 320 with 4, 4, 4, 4, 4, 1 blocks and first strides
 2, 2, 2, 1, 2, 1; a 1×1 feature-mix conv to 1280 channels, global average pooling and a linear
 classifier. Choices per block: MBConv with kernel 3/5/7 and expansion 3/6, plus `zero` (skip the
-block) where the block has stride 1 and keeps its width. A block with stride 1 and unchanged width
-has a residual shortcut. The total stride is 32, so any input size works (32×32 CIFAR, 224×224 ImageNet).
+block) on every block but the first of a stage (the one that changes stride or width). A block with
+stride 1 and unchanged width has a residual shortcut. The total stride is 32, so any input size works (32×32 CIFAR, 224×224 ImageNet).
 
 Each block is its own decision (`block00` … `block20`). The supernet is a chain, so it reuses the
 unchanged prefix when one block is perturbed (ptnas.supernet.chain).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -50,13 +51,20 @@ def stage_blocks(layers: int) -> tuple[int, ...]:
     return tuple(min(n, layers) for _, n, _ in STAGES)
 
 
-def block_specs(widths: tuple[int, ...], layers: int = MAX_LAYERS) -> list[tuple[int, int, int]]:
-    """(C_in, C_out, stride) of every searchable block."""
+class BlockSpec(NamedTuple):
+    C_in: int
+    C_out: int
+    stride: int
+    first: bool  # first block of its stage: no `zero` choice (it changes stride or width)
+
+
+def block_specs(widths: tuple[int, ...], layers: int = MAX_LAYERS) -> list[BlockSpec]:
+    """Shape of every searchable block, in order."""
     specs = []
     C_in = widths[1]
     for (_, _, stride), n, C_out in zip(STAGES, stage_blocks(layers), widths[2:-1]):
         for j in range(n):
-            specs.append((C_in, C_out, stride if j == 0 else 1))
+            specs.append(BlockSpec(C_in, C_out, stride if j == 0 else 1, j == 0))
             C_in = C_out
     return specs
 
@@ -69,7 +77,8 @@ def layers_of(num_blocks: int) -> int:
     raise ValueError(f"a MobileNet genotype has {valid} blocks (1..{MAX_LAYERS} per stage), got {num_blocks}")
 
 
-def allows_zero(C_in: int, C_out: int, stride: int) -> bool:
+def has_shortcut(C_in: int, C_out: int, stride: int) -> bool:
+    """A residual shortcut wherever the block keeps stride 1 and its width (ProxylessNAS' rule)."""
     return stride == 1 and C_in == C_out
 
 
@@ -92,12 +101,12 @@ class MobileNetGenotype:
                 not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in self.widths)):
             raise ValueError(f"widths must be {len(WIDTHS)} positive integers (stem, first block, 6 stages, "
                              f"feature mix), got {self.widths}")
-        for k, (op, (C_in, C_out, stride)) in enumerate(zip(self.blocks, block_specs(self.widths or WIDTHS, layers))):
+        for k, (op, spec) in enumerate(zip(self.blocks, block_specs(self.widths or WIDTHS, layers))):
             if op not in ops.OPS:
                 raise ValueError(f"unknown MobileNet op {op!r} at block {k}; choose from: {', '.join(ops.OPS)}")
-            if op == "zero" and not allows_zero(C_in, C_out, stride):
-                raise ValueError(f"block {k} is the first of its stage (stride {stride}, {C_in}->{C_out} channels); "
-                                 "`zero` only applies to a block with stride 1 that keeps its width")
+            if op == "zero" and spec.first:
+                raise ValueError(f"block {k} is the first of its stage (stride {spec.stride}, {spec.C_in}->{spec.C_out} "
+                                 "channels in the search space); `zero` only applies to the later blocks of a stage")
 
     @property
     def layers(self) -> int:
@@ -142,7 +151,7 @@ class SearchBlock(nn.Module):
 
     def __init__(self, C_in: int, C_out: int, stride: int, candidates: tuple[str, ...]):
         super().__init__()
-        self.shortcut = allows_zero(C_in, C_out, stride)
+        self.shortcut = has_shortcut(C_in, C_out, stride)
         self.mixed = MixedOp({o: ops.build(o, C_in, C_out, stride) for o in candidates})
 
     def forward(self, x: torch.Tensor, weights) -> torch.Tensor:
@@ -174,8 +183,8 @@ class MobileNetSupernet(ChainSupernet):
     def __init__(self, C: int = STEM, layers: int = MAX_LAYERS, num_classes: int = 10, prefix_cache: bool = True):
         widths = widths_for(C)
         specs = block_specs(widths, layers)
-        candidates = {edge_name(k): ops.OPS if allows_zero(*s) else ops.MBCONV_OPS for k, s in enumerate(specs)}
-        blocks = [SearchBlock(*s, candidates[edge_name(k)]) for k, s in enumerate(specs)]
+        candidates = {edge_name(k): ops.MBCONV_OPS if s.first else ops.OPS for k, s in enumerate(specs)}
+        blocks = [SearchBlock(*s[:3], candidates[edge_name(k)]) for k, s in enumerate(specs)]
         super().__init__(candidates, _stem(widths), blocks, _head(widths[-2], widths[-1], num_classes),
                          prefix_cache=prefix_cache)
         self.widths = widths
@@ -191,7 +200,7 @@ class Block(nn.Module):
 
     def __init__(self, op: str, C_in: int, C_out: int, stride: int):
         super().__init__()
-        self.shortcut = allows_zero(C_in, C_out, stride)
+        self.shortcut = has_shortcut(C_in, C_out, stride)
         self.op = None if op == "zero" else ops.build(op, C_in, C_out, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -212,7 +221,7 @@ class MobileNetNetwork(nn.Module):
         widths = genotype.widths or widths_for(C or STEM)
         self.genotype = genotype
         self.stem = _stem(widths)
-        self.blocks = nn.Sequential(*(Block(op, *spec) for op, spec in
+        self.blocks = nn.Sequential(*(Block(op, *spec[:3]) for op, spec in
                                       zip(genotype.blocks, block_specs(widths, genotype.layers))))
         self.head = _head(widths[-2], widths[-1], num_classes, dropout)
 
