@@ -118,11 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = _supernet_options(args, space)
         proxy = proxies.get(args.proxy)
         num_classes = data.num_classes(args.dataset)
+        _seed_everything(args.seed)
+        net = space.supernet(num_classes=num_classes, **size, **options).to(device)
         pool = data.search_dataset(args.dataset, args.data, args.train_portion, args.download)
         source = data.BatchSource(pool, args.batch_size, device, args.workers)
         table = NB201Table(args.table) if args.table else None
-        _seed_everything(args.seed)
-        net = space.supernet(num_classes=num_classes, **size, **options).to(device)
         out = args.out or (f"runs/{args.space}-{args.selector}-{args.order}-seed{args.seed}-"
                            f"{datetime.datetime.now():%Y%m%d-%H%M%S}")
         run = RunDir(out, force=args.force)

@@ -25,7 +25,7 @@ The cache is not carried into copies of the model (`copy.deepcopy` gives an empt
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import torch
 from torch import nn
@@ -105,34 +105,48 @@ class PrefixCache:
         if self._input is not x or x._version != self._input_version:
             self.clear()
             self._input, self._input_version = x, x._version
+        contents = [_Contents.of(stage.module) for stage in stages]
         reused = 0
-        while reused < min(len(stages), len(self._entries)) and self._matches(self._entries[reused], stages[reused]):
+        while (reused < min(len(stages), len(self._entries))
+               and self._matches(self._entries[reused], stages[reused], contents[reused])):
             reused += 1
         del self._entries[reused:]
-        for entry, stage in zip(self._entries, stages):
-            _replay(entry, stage)
+        for entry, c in zip(self._entries, contents):
+            _replay(entry, c)
         h = self._entries[-1].output if self._entries else x
-        for stage in stages[reused:]:
-            entry = _record(stage, h)
+        for stage, c in zip(stages[reused:], contents[reused:]):
+            entry = _record(stage, c, h)
             self._entries.append(entry)
             h = entry.output
         self.stages_reused += reused
         self.stages_run += len(stages) - reused
         return h
 
-    def _matches(self, entry: _Entry, stage: Stage) -> bool:
+    def _matches(self, entry: _Entry, stage: Stage, c: "_Contents") -> bool:
         if not entry.replayable:
             return False
-        modules = list(stage.module.modules())
-        hooked, ok = _hooked(modules)
-        if not ok or not hooked <= entry.hooked or _key(stage, modules) != entry.key:
+        hooked, ok = _hooked(c.modules)
+        if not ok or not hooked <= entry.hooked or _key(stage, c) != entry.key:
             return False
         if any(t._version != v for t, v in entry.versions):
             return False  # a recorded tensor was modified in place since
-        buffers = list(stage.module.buffers())
-        return len(buffers) == len(entry.buffers_before) and all(
+        return len(c.buffers) == len(entry.buffers_before) and all(
             b.shape == s.shape and b.dtype == s.dtype and torch.equal(b, s)
-            for b, s in zip(buffers, entry.buffers_before))
+            for b, s in zip(c.buffers, entry.buffers_before))
+
+
+class _Contents(NamedTuple):
+    """A stage's modules, parameters and buffers, gathered in one traversal per forward."""
+
+    modules: list[nn.Module]
+    params: list[torch.Tensor]
+    buffers: list[torch.Tensor]
+
+    @classmethod
+    def of(cls, module: nn.Module) -> "_Contents":
+        modules = list(module.modules())
+        return cls(modules, [p for m in modules for p in m._parameters.values() if p is not None],
+                   [b for m in modules for b in m._buffers.values() if b is not None])
 
 
 def _cacheable(x: torch.Tensor) -> bool:
@@ -171,9 +185,9 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _key(stage: Stage, modules: Sequence[nn.Module]) -> tuple:
-    params = tuple((id(p), p.data_ptr(), p._version, p.dtype, p.device) for p in stage.module.parameters())
-    return (_freeze(stage.state), tuple(m.training for m in modules), params)
+def _key(stage: Stage, c: _Contents) -> tuple:
+    params = tuple((id(p), p.data_ptr(), p._version, p.dtype, p.device) for p in c.params)
+    return (_freeze(stage.state), tuple(m.training for m in c.modules), params)
 
 
 def _tensors(value: Any) -> list[torch.Tensor]:
@@ -191,12 +205,11 @@ def _rng_states(x: torch.Tensor) -> list[torch.Tensor]:
     return states
 
 
-def _record(stage: Stage, h: torch.Tensor) -> _Entry:
+def _record(stage: Stage, c: _Contents, h: torch.Tensor) -> _Entry:
     """Run one stage, capturing what its hooked modules see, its buffers and its output."""
-    modules = list(stage.module.modules())
-    hooked, replayable = _hooked(modules)
-    key = _key(stage, modules)
-    before = [b.detach().clone() for b in stage.module.buffers()]
+    hooked, replayable = _hooked(c.modules)
+    key = _key(stage, c)
+    before = [b.detach().clone() for b in c.buffers]
     calls: list[_Call] = []
     open_calls: dict[int, list[_Call]] = {}
     handles = []
@@ -214,7 +227,7 @@ def _record(stage: Stage, h: torch.Tensor) -> _Entry:
         call = open_calls[id(m)].pop()
         call.output = output
 
-    by_id = {id(m): m for m in modules}
+    by_id = {id(m): m for m in c.modules}
     for i in hooked:
         m = by_id[i]
         handles += [m.register_forward_pre_hook(first_pre, prepend=True),
@@ -236,13 +249,13 @@ def _record(stage: Stage, h: torch.Tensor) -> _Entry:
         call.final_args = call.raw_output = None
     tensors = [out] + [t for c in calls for t in _tensors(c.args) + _tensors(c.output)]
     return _Entry(key=key, hooked=hooked, buffers_before=before,
-                  buffers_after=[b.detach().clone() for b in stage.module.buffers()], calls=calls, output=out,
+                  buffers_after=[b.detach().clone() for b in c.buffers], calls=calls, output=out,
                   versions=[(t, t._version) for t in tensors], replayable=replayable)
 
 
-def _replay(entry: _Entry, stage: Stage) -> None:
+def _replay(entry: _Entry, c: _Contents) -> None:
     """What a reused stage would have done: its buffer updates and the hooks registered now."""
-    for b, after in zip(stage.module.buffers(), entry.buffers_after):
+    for b, after in zip(c.buffers, entry.buffers_after):
         b.copy_(after)
     for call in entry.calls:
         m = call.module
