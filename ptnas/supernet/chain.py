@@ -20,7 +20,8 @@ A block is reused only when everything it depends on is unchanged: the same inpu
 (same in-place version), its decision state (alive ops and α weights), every module's train/eval
 flag, every parameter (identity, storage, in-place version), the buffer values, and no hook that
 cannot be replayed faithfully. Otherwise it is recomputed, so a stale result is never returned.
-The cache is not carried into copies of the model (`copy.deepcopy` gives an empty one).
+The cache is not carried into copies of the model (`copy.deepcopy` and pickling give an empty one),
+is not used by `nn.DataParallel` replicas, and is not thread-safe.
 """
 from __future__ import annotations
 
@@ -92,10 +93,17 @@ class PrefixCache:
     def __deepcopy__(self, memo) -> "PrefixCache":
         return PrefixCache(self.enabled)
 
+    def __getstate__(self) -> dict:  # pickling (torch.save of a whole model) keeps no activations
+        return {"enabled": self.enabled}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["enabled"])
+
     # ---- the forward ------------------------------------------------------------------------
-    def run(self, x: torch.Tensor, stages: Sequence[Stage]) -> torch.Tensor:
-        """The output of the last stage, reusing cached leading stages where that is exact."""
-        if not (self.enabled and _cacheable(x)):
+    def run(self, x: torch.Tensor, stages: Sequence[Stage], allowed: bool = True) -> torch.Tensor:
+        """The output of the last stage, reusing cached leading stages where that is exact.
+        `allowed=False` runs every stage (and forgets the cache) for this call."""
+        if not (self.enabled and allowed and _cacheable(x)):
             self.clear()
             h = x
             for stage in stages:
@@ -292,7 +300,8 @@ class ChainSupernet(Supernet):
         stages = [Stage(self.stem, self.stem)]
         for e, block in zip(self.edges(), self.blocks):
             stages.append(Stage(block, _bind(block, weights[e]), weights[e]))
-        return self.head(self.prefix_cache.run(x, stages))
+        # nn.DataParallel replicas share this object across threads: they never use it.
+        return self.head(self.prefix_cache.run(x, stages, allowed=not getattr(self, "_is_replica", False)))
 
 
 def _bind(block: nn.Module, weights) -> Callable[[torch.Tensor], torch.Tensor]:

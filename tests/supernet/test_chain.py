@@ -3,6 +3,7 @@ really reused where it may be, and it is recomputed wherever reuse could be wron
 from __future__ import annotations
 
 import copy
+import pickle
 
 import pytest
 import torch
@@ -150,13 +151,15 @@ def test_autograd_bypasses_the_cache_and_gradients_reach_the_prefix(batch):
     assert cached.stem[0][0].weight.grad is not None and cached.stem[0][0].weight.grad.abs().sum() > 0
 
 
-def test_a_copy_starts_with_an_empty_cache(batch):
+def test_a_copy_or_a_pickle_starts_with_an_empty_cache(batch):
     cached, _ = twin_supernets(layers=1)
     with torch.no_grad():
         cached(batch[0])
     clone = copy.deepcopy(cached)
     assert clone.prefix_cache is not cached.prefix_cache and clone.prefix_cache._entries == []
     assert clone.prefix_cache.enabled
+    unpickled = pickle.loads(pickle.dumps(cached))
+    assert unpickled.prefix_cache._entries == [] and unpickled.prefix_cache.enabled
 
 
 class Scale(nn.Module):
