@@ -46,7 +46,8 @@ class Stage:
 
 @dataclass
 class _Call:
-    """What one hooked module saw during one call: its positional inputs and its output."""
+    """What one hooked module saw during one call: its positional inputs and (if it has forward hooks)
+    its output."""
 
     module: nn.Module
     args: tuple
@@ -58,7 +59,7 @@ class _Call:
 @dataclass
 class _Entry:
     key: tuple
-    hooked: frozenset[int]
+    hooked: "_Hooked"
     buffers_before: list[torch.Tensor]
     buffers_after: list[torch.Tensor]
     calls: list[_Call]
@@ -67,7 +68,6 @@ class _Entry:
     replayable: bool = True
 
 
-_REPLAYABLE_HOOKS = ("_forward_pre_hooks", "_forward_hooks")
 _OTHER_HOOKS = ("_forward_pre_hooks_with_kwargs", "_forward_hooks_with_kwargs", "_forward_hooks_always_called",
                 "_backward_hooks", "_backward_pre_hooks")
 
@@ -133,8 +133,7 @@ class PrefixCache:
     def _matches(self, entry: _Entry, stage: Stage, c: "_Contents") -> bool:
         if not entry.replayable:
             return False
-        hooked, ok = _hooked(c.modules)
-        if not ok or not hooked <= entry.hooked or _key(stage, c) != entry.key:
+        if not _Hooked.of(c.modules).covered_by(entry.hooked) or _key(stage, c) != entry.key:
             return False
         if any(t._version != v for t, v in entry.versions):
             return False  # a recorded tensor was modified in place since
@@ -171,15 +170,28 @@ def _cacheable(x: torch.Tensor) -> bool:
     return True
 
 
-def _hooked(modules: Sequence[nn.Module]) -> tuple[frozenset[int], bool]:
-    """Ids of modules with forward hooks, and False if any module has a hook we cannot replay."""
-    hooked = set()
-    for m in modules:
-        if any(getattr(m, name, None) for name in _OTHER_HOOKS):
-            return frozenset(), False
-        if m._forward_pre_hooks or m._forward_hooks:
-            hooked.add(id(m))
-    return frozenset(hooked), True
+class _Hooked(NamedTuple):
+    """Ids of the modules that have forward pre-hooks / forward hooks; ok=False if any module has a
+    hook the cache cannot replay (kwargs, always-called or backward hooks)."""
+
+    pre: frozenset[int]
+    post: frozenset[int]
+    ok: bool
+
+    @classmethod
+    def of(cls, modules: Sequence[nn.Module]) -> "_Hooked":
+        pre, post = set(), set()
+        for m in modules:
+            if any(getattr(m, name, None) for name in _OTHER_HOOKS):
+                return cls(frozenset(), frozenset(), False)
+            if m._forward_pre_hooks:
+                pre.add(id(m))
+            if m._forward_hooks:
+                post.add(id(m))
+        return cls(frozenset(pre), frozenset(post), True)
+
+    def covered_by(self, recorded: "_Hooked") -> bool:
+        return self.ok and self.pre <= recorded.pre | recorded.post and self.post <= recorded.post
 
 
 def _freeze(value: Any) -> Any:
@@ -214,33 +226,42 @@ def _rng_states(x: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _record(stage: Stage, c: _Contents, h: torch.Tensor) -> _Entry:
-    """Run one stage, capturing what its hooked modules see, its buffers and its output."""
-    hooked, replayable = _hooked(c.modules)
+    """Run one stage, capturing what its hooked modules see, its buffers and its output.
+
+    For a module with pre-hooks its inputs are kept; with forward hooks, its output too. Capture
+    hooks placed first and last around the module's own hooks tell whether those changed anything.
+    """
+    hooked = _Hooked.of(c.modules)
+    replayable = hooked.ok
     key = _key(stage, c)
     before = [b.detach().clone() for b in c.buffers]
     calls: list[_Call] = []
     open_calls: dict[int, list[_Call]] = {}
     handles = []
 
-    def first_pre(m, args):  # runs before any other pre-hook: the module's true input
+    def first_pre(m, args):  # before any other pre-hook: the module's true input
         call = _Call(m, args)
         calls.append(call)
         open_calls.setdefault(id(m), []).append(call)
 
-    def first_post(m, args, output):  # runs before any other forward hook: the module's true output
-        open_calls[id(m)][-1].raw_output = output
-        open_calls[id(m)][-1].final_args = args
+    def last_pre(m, args):  # after every other pre-hook: the input the module really gets
+        call = open_calls[id(m)][-1]
+        call.final_args = args
+        if id(m) not in hooked.post:
+            open_calls[id(m)].pop()
 
-    def last_post(m, args, output):  # runs after every other forward hook
-        call = open_calls[id(m)].pop()
-        call.output = output
+    def first_post(m, args, output):  # before any other forward hook: the module's true output
+        open_calls[id(m)][-1].raw_output = output
+
+    def last_post(m, args, output):  # after every other forward hook: the output the caller gets
+        open_calls[id(m)].pop().output = output
 
     by_id = {id(m): m for m in c.modules}
-    for i in hooked:
+    for i in hooked.pre | hooked.post:
         m = by_id[i]
-        handles += [m.register_forward_pre_hook(first_pre, prepend=True),
-                    m.register_forward_hook(first_post, prepend=True),
-                    m.register_forward_hook(last_post)]
+        handles += [m.register_forward_pre_hook(first_pre, prepend=True), m.register_forward_pre_hook(last_pre)]
+        if i in hooked.post:
+            handles += [m.register_forward_hook(first_post, prepend=True), m.register_forward_hook(last_post)]
     rng = _rng_states(h)
     try:
         out = stage.run(h)
@@ -255,7 +276,7 @@ def _record(stage: Stage, c: _Contents, h: torch.Tensor) -> _Entry:
                 or any(a is not b for a, b in zip(call.args, call.final_args)) or call.raw_output is not call.output):
             replayable = False
         call.final_args = call.raw_output = None
-    tensors = [out] + [t for c in calls for t in _tensors(c.args) + _tensors(c.output)]
+    tensors = [out] + [t for call in calls for t in _tensors(call.args) + _tensors(call.output)]
     return _Entry(key=key, hooked=hooked, buffers_before=before,
                   buffers_after=[b.detach().clone() for b in c.buffers], calls=calls, output=out,
                   versions=[(t, t._version) for t in tensors], replayable=replayable)

@@ -78,15 +78,18 @@ def test_synflow_scores_are_identical_and_the_cache_stays_off_under_autograd(bat
 
 
 def test_reused_blocks_still_fire_the_hooks_registered_now(batch):
-    """NASWOT-style hooks on every ReLU6 see the same inputs, in the same order, with the cache."""
+    """NASWOT-style pre-hooks on every ReLU6 and forward hooks on every BN see the same inputs and
+    outputs, in the same order, with the cache (a cache that only reused outputs would skip them)."""
     cached, plain = twin_supernets()
     seen = {}
     for name, net in (("cached", cached), ("plain", plain)):
-        seen[name] = []
+        seen[name] = log = []
         net.eval()  # (in training mode, BN statistics change between the two forwards)
         for _ in range(2):  # the second forward reuses every block
-            handles = [m.register_forward_pre_hook(lambda m, a, log=seen[name]: log.append(a[0].sum().item()))
+            handles = [m.register_forward_pre_hook(lambda m, a, log=log: log.append(("in", a[0].sum().item())))
                        for m in net.modules() if isinstance(m, nn.ReLU6)]
+            handles += [m.register_forward_hook(lambda m, a, out, log=log: log.append(("out", out.sum().item())))
+                        for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
             with torch.no_grad():
                 net(batch[0])
             for h in handles:
