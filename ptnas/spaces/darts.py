@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from timm.layers import drop_path
 from torch import nn
 
 from ptnas.ops import darts as ops
@@ -279,6 +278,8 @@ class Cell(nn.Module):
         self.ops = nn.ModuleList(ops.build(op, C, 2 if reduction and i < 2 else 1) for op, i in pairs)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.0) -> torch.Tensor:
+        if self.training and drop_prob > 0:
+            from timm.layers import drop_path  # per-sample path dropping; timm is imported only when used
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         for k in range(0, len(self.ops), 2):
             hs = []
