@@ -7,7 +7,7 @@ edges from its two inputs). `affine=False` is what search cells use, `affine=Tru
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -15,8 +15,8 @@ Architecture Search", ICLR 2020) restrict the candidates per edge.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import nn
@@ -77,7 +77,7 @@ class DartsGenotype:
                 f"reduce={pairs(self.reduce)}, reduce_concat={list(self.reduce_concat)})")
 
     @classmethod
-    def parse(cls, text: str) -> "DartsGenotype":
+    def parse(cls, text: str) -> DartsGenotype:
         """Read the printed form; `range(2, 6)` is accepted for a concat list, as some papers print it."""
         example = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ...], normal_concat=[2, 3, 4, 5], "
                    "reduce=[('max_pool_3x3', 0), ...], reduce_concat=[2, 3, 4, 5])")

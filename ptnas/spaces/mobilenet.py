@@ -7,7 +7,8 @@ blocks in 6 stages of widths 24, 40, 80, 96, 192, 320 with 4, 4, 4, 4, 4, 1 bloc
 2, 2, 2, 1, 2, 1; a 1×1 feature-mix conv to 1280 channels, global average pooling and a linear
 classifier. Choices per block: MBConv with kernel 3/5/7 and expansion 3/6, plus `zero` (skip the
 block) on every block but the first of a stage (the one that changes stride or width). A block with
-stride 1 and unchanged width has a residual shortcut. The total stride is 32, so any input size works (32×32 CIFAR, 224×224 ImageNet).
+stride 1 and unchanged width has a residual shortcut. The total stride is 32, so any input size
+works (32×32 CIFAR, 224×224 ImageNet).
 
 Each block is its own decision (`block00` … `block20`). The supernet is a chain, so it reuses the
 unchanged prefix when one block is perturbed (ptnas.supernet.chain).
@@ -120,7 +121,7 @@ class MobileNetGenotype:
         return {"blocks": list(self.blocks), **({"widths": list(self.widths)} if self.widths else {})}
 
     @classmethod
-    def parse(cls, text: str) -> "MobileNetGenotype":
+    def parse(cls, text: str) -> MobileNetGenotype:
         text = text.strip()
         if text.startswith("{"):
             try:

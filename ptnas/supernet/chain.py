@@ -25,8 +25,9 @@ is not used by `nn.DataParallel` replicas, and is not thread-safe.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -59,7 +60,7 @@ class _Call:
 @dataclass
 class _Entry:
     key: tuple
-    hooked: "_Hooked"
+    hooked: _Hooked
     buffers_before: list[torch.Tensor]
     buffers_after: list[torch.Tensor]
     calls: list[_Call]
@@ -90,7 +91,7 @@ class PrefixCache:
         self._input_version = -1
         self._entries: list[_Entry] = []
 
-    def __deepcopy__(self, memo) -> "PrefixCache":
+    def __deepcopy__(self, memo) -> PrefixCache:
         return PrefixCache(self.enabled)
 
     def __getstate__(self) -> dict:  # pickling (torch.save of a whole model) keeps no activations
@@ -130,7 +131,7 @@ class PrefixCache:
         self.stages_run += len(stages) - reused
         return h
 
-    def _matches(self, entry: _Entry, stage: Stage, c: "_Contents") -> bool:
+    def _matches(self, entry: _Entry, stage: Stage, c: _Contents) -> bool:
         if not entry.replayable:
             return False
         if not _Hooked.of(c.modules).covered_by(entry.hooked) or _key(stage, c) != entry.key:
@@ -150,7 +151,7 @@ class _Contents(NamedTuple):
     buffers: list[torch.Tensor]
 
     @classmethod
-    def of(cls, module: nn.Module) -> "_Contents":
+    def of(cls, module: nn.Module) -> _Contents:
         modules = list(module.modules())
         return cls(modules, [p for m in modules for p in m._parameters.values() if p is not None],
                    [b for m in modules for b in m._buffers.values() if b is not None])
@@ -179,7 +180,7 @@ class _Hooked(NamedTuple):
     ok: bool
 
     @classmethod
-    def of(cls, modules: Sequence[nn.Module]) -> "_Hooked":
+    def of(cls, modules: Sequence[nn.Module]) -> _Hooked:
         pre, post = set(), set()
         for m in modules:
             if any(getattr(m, name, None) for name in _OTHER_HOOKS):
@@ -190,7 +191,7 @@ class _Hooked(NamedTuple):
                 post.add(id(m))
         return cls(frozenset(pre), frozenset(post), True)
 
-    def covered_by(self, recorded: "_Hooked") -> bool:
+    def covered_by(self, recorded: _Hooked) -> bool:
         return self.ok and self.pre <= recorded.pre | recorded.post and self.post <= recorded.post
 
 

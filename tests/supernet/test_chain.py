@@ -3,6 +3,7 @@ really reused where it may be, and it is recomputed wherever reuse could be wron
 from __future__ import annotations
 
 import copy
+import itertools
 import pickle
 
 import pytest
@@ -63,7 +64,7 @@ def test_nwot_scores_are_identical_with_and_without_the_cache(batch, bn_mode):
     # 12 stages (stem + 11 blocks) per forward, nothing cached before the first one.
     states = [(e, o) for e in cached.edges()[::-1] + cached.edges()[:3] for o in cached.candidates(e)[:2]]
     index = {e: k for k, e in enumerate(cached.edges())}
-    expected = sum(1 + min(index[prev[0]], index[cur[0]]) for prev, cur in zip(states, states[1:]))
+    expected = sum(1 + min(index[prev[0]], index[cur[0]]) for prev, cur in itertools.pairwise(states))
     assert cached.prefix_cache.stages_reused == expected == 131
     assert cached.prefix_cache.stages_run + cached.prefix_cache.stages_reused == 12 * len(without)
     assert plain.prefix_cache.stages_reused == 0
