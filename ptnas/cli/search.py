@@ -47,9 +47,9 @@ DEFAULT_TRAIN_EPOCHS = 50
 # Flags that only the trained-supernet selectors read (their defaults are None/False, so a use is visible).
 TRAINED_ONLY = ("epochs", "supernet", "resume", "fix_alpha", "second_order", "steps_per_epoch", "eval_batches")
 # What must match between a checkpoint and the run that resumes it or loads it.
-RESUME_KEYS = ("space", "size", "num_classes", "dataset", "data", "batch_size", "train_portion",
+RESUME_KEYS = ("space", "size", "options", "num_classes", "dataset", "data", "batch_size", "train_portion",
                "steps_per_epoch", "eval_batches")
-SUPERNET_KEYS = ("space", "size", "num_classes")
+SUPERNET_KEYS = ("space", "size", "options", "num_classes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,9 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--train-portion", type=float, default=0.5,
                    help="fraction of the training set searched on; bilevel training puts the weights on it and α on the rest (default 0.5)")
     g.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
-    n = p.add_argument_group("supernet size (per space: see README)")
-    n.add_argument("--init-channels", type=int, default=None, help="nb201: C, channels of the first stage (default 16)")
-    n.add_argument("--layers", type=int, default=None, help="nb201: N, cells per stage (default 5)")
+    n = p.add_argument_group("supernet (per space: see README)")
+    n.add_argument("--init-channels", type=int, default=None, help=_size_help("init_channels"))
+    n.add_argument("--layers", type=int, default=None, help=_size_help("layers"))
+    n.add_argument("--include-none", action="store_true",
+                   help="darts: add the `none` op to every edge (off by default, as in DARTS-PT and Zero-Cost-PT)")
+    n.add_argument("--op-set", default=None,
+                   help="darts: a RobustDARTS op set s1, s2, s3 or s4 instead of the DARTS primitives")
+    n.add_argument("--no-prefix-cache", action="store_true",
+                   help="mobilenet: recompute every block on every forward instead of reusing the unchanged prefix")
     r = p.add_argument_group("run")
     r.add_argument("--out", default=None, help="run directory (default runs/<space>-<selector>-<order>-seed<seed>-<time>)")
     r.add_argument("--force", action="store_true", help="overwrite the run files in an existing --out")
@@ -111,6 +117,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--config", default=None, help="YAML file of flag defaults; command-line flags override it")
     r.add_argument("--table", default=None, help="NAS-Bench-201 table (CSV) to report the found genotype's benchmark accuracy")
     return p
+
+
+def _size_help(flag: str) -> str:
+    """`space: meaning` for every space that has the size flag."""
+    return "; ".join(f"{name}: {spaces.get(name).size_flags[flag][1]}"
+                     for name in spaces.names() if flag in spaces.get(name).size_flags)
+
+
+def _supernet_options(args: argparse.Namespace, space) -> dict:
+    """The option flags that were given, as `supernet()` keywords; each must apply to the space."""
+    given = {"include_none": args.include_none or None, "op_set": args.op_set,
+             "prefix_cache": False if args.no_prefix_cache else None}
+    options = {k: v for k, v in given.items() if v is not None}
+    for key in options:
+        if key not in space.supernet_options:
+            flag = {"prefix_cache": "no_prefix_cache"}.get(key, key).replace("_", "-")
+            users = [n for n in spaces.names() if key in spaces.get(n).supernet_options]
+            raise UsageError(f"--{flag} applies to the {', '.join(users)} space, not {args.space}")
+    return options
 
 
 def trains_supernet(selector: str) -> bool:
@@ -194,12 +219,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         device = devices.resolve(args.device)
         space = spaces.get(args.space)
         size = space.size_kwargs(args.init_channels, args.layers)
+        options = _supernet_options(args, space)
         num_classes = data.num_classes(args.dataset)
+        _seed_everything(args.seed)
+        net = space.supernet(num_classes=num_classes, **size, **options).to(device)
         table = NB201Table(args.table) if args.table else None
         supernet_state = checkpoint.load(args.supernet) if args.supernet else None
         out = Path(args.out or (f"runs/{args.space}-{args.selector}-{args.order}-seed{args.seed}-"
                                 f"{datetime.datetime.now():%Y%m%d-%H%M%S}"))
-        meta = {"space": args.space, "size": {**space.search_size, **size}, "num_classes": num_classes,
+        meta = {"space": args.space, "size": {**space.search_size, **size}, "options": options, "num_classes": num_classes,
                 "dataset": args.dataset, "data": str(args.data), "batch_size": args.batch_size,
                 "train_portion": args.train_portion, "steps_per_epoch": args.steps_per_epoch,
                 "eval_batches": args.eval_batches}
@@ -222,8 +250,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                   command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
     run.write_yaml("config.yaml", config)
 
-    _seed_everything(args.seed)
-    net = space.supernet(num_classes=num_classes, **size).to(device)
     supernet_summary = None
     try:
         if trained:
