@@ -29,6 +29,7 @@ import yaml
 from ptnas import __version__, data, device as devices, proxies, selectors, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
+from ptnas.event_files import summary_writer
 from ptnas.evaluators.nb201_table import NB201Table
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
@@ -345,16 +346,14 @@ def _bilevel_config(args: argparse.Namespace) -> BilevelConfig:
 
 def _train(args: argparse.Namespace, net, sources, run: RunDir, meta: dict, resume_state: dict | None) -> dict:
     """Bilevel DARTS on the train/valid halves, checkpointed every epoch; returns the final state."""
-    from torch.utils.tensorboard import SummaryWriter
-
     train, valid = sources
     trainer = BilevelTrainer(net, train, valid, _bilevel_config(args), epochs=args.epochs, seed=args.seed,
                              steps_per_epoch=args.steps_per_epoch, eval_batches=args.eval_batches, progress=True)
     if resume_state is not None:
         trainer.load_state_dict(resume_state)
         print(f"resuming after epoch {trainer.epoch} of {trainer.epochs}", file=sys.stderr)
-    writer = SummaryWriter(str(run.path / "events" / "supernet"),
-                           purge_step=trainer.epoch + 1 if resume_state is not None else None)
+    writer = summary_writer(run.path / "events" / "supernet",
+                            purge_step=trainer.epoch + 1 if resume_state is not None else None)
     try:
         trainer.fit(run.path / CHECKPOINT, writer=writer, meta=meta)
         if args.epochs == 0:  # nothing trained, but --supernet may still want this supernet
