@@ -2,7 +2,9 @@
 
 Layout: config.yaml (fully resolved), scores.jsonl, events/ (TensorBoard), genotype.json and
 genotype.txt, checkpoint/. An existing run dir that already holds any of these is only reused with
-`force=True`, which deletes those files (and nothing else) first.
+`force=True`, which deletes those files (and nothing else) first, or with `resume=True`, which
+continues a run that trained a supernet: it keeps checkpoint/, config.yaml and the training logs in
+events/ subfolders, and deletes what the search writes afresh (scores.jsonl, genotype.*, events/ files).
 """
 from __future__ import annotations
 
@@ -23,10 +25,13 @@ class RunDirExistsError(FileExistsError):
 
 
 class RunDir:
-    def __init__(self, path: str | Path, force: bool = False):
+    def __init__(self, path: str | Path, force: bool = False, resume: bool = False):
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise RunDirExistsError(f"run dir {self.path} exists and is not a directory; pass another --out")
+        if resume:
+            self._clear_for_resume()
+            return
         found = [a for a in ARTIFACTS if (self.path / a).exists()] if self.path.is_dir() else []
         if found and not force:
             raise RunDirExistsError(
@@ -36,6 +41,26 @@ class RunDir:
             target = self.path / a
             shutil.rmtree(target) if target.is_dir() else target.unlink()
         self.path.mkdir(parents=True, exist_ok=True)
+
+    def _clear_for_resume(self) -> None:
+        if not (self.path / "checkpoint").is_dir():
+            raise RunDirExistsError(f"--resume: {self.path} holds no checkpoint/ to resume from; pass the --out "
+                                    "of a darts-alpha or darts-pt run that finished at least one epoch")
+        for name in ("scores.jsonl", "genotype.json", "genotype.txt"):
+            (self.path / name).unlink(missing_ok=True)
+        events = self.path / "events"
+        if events.is_dir():
+            for f in events.iterdir():
+                if f.is_file():
+                    f.unlink()
+
+    @classmethod
+    def reopen(cls, path: str | Path) -> "RunDir":
+        """An existing run dir, to continue the run in it (resume): nothing is checked or deleted."""
+        run = cls.__new__(cls)
+        run.path = Path(path)
+        run.path.mkdir(parents=True, exist_ok=True)
+        return run
 
     def write_text(self, name: str, text: str) -> Path:
         """Write `name` atomically: a temporary file in the same directory, then rename."""

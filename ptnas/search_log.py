@@ -25,6 +25,8 @@ from typing import Any, Hashable
 
 import numpy as np
 
+from ptnas.event_files import summary_writer
+
 
 def tag(edge: str) -> str:
     """A TensorBoard-safe, readable name for an edge id: `normal:3<-1` -> `normal/3_from_1`."""
@@ -44,8 +46,7 @@ class SearchLog:
             run_dir = Path(run_dir)
             self._file = open(run_dir / "scores.jsonl", "a", encoding="utf-8")
             if tensorboard:
-                from torch.utils.tensorboard import SummaryWriter
-                self._tb = SummaryWriter(log_dir=str(run_dir / "events"))
+                self._tb = summary_writer(run_dir / "events")
 
     # ---- records ----------------------------------------------------------------------------
     def _write(self, record: dict[str, Any]) -> None:
@@ -113,11 +114,11 @@ class SearchLog:
                 ops.extend(o for o in net.ops(e) if o not in ops)
             values = np.array([[latest.get((e, o), np.nan) for o in ops] for e in edges], dtype=float)
             decided = {(e, net.candidates(e)[0]) for e in edges if net.is_decided(e)}
-            images[group] = _render(values, edges, ops, decided)
+            images[group] = render_heatmap(values, edges, ops, decided)
         return images
 
 
-def _render(values: np.ndarray, rows: list[str], cols: list[str], marked: set) -> np.ndarray:
+def render_heatmap(values: np.ndarray, rows: list[str], cols: list[str], marked: set) -> np.ndarray:
     """A labelled heatmap as an RGB uint8 array (matplotlib, off-screen)."""
     import matplotlib
     matplotlib.use("Agg")

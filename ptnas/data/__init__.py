@@ -1,7 +1,9 @@
-"""Datasets by name and the search split (first half of the training set, as DARTS-PT and ZC-PT use).
+"""Datasets by name and the search splits of the training set, as DARTS, DARTS-PT and ZC-PT use them.
 
-`search_dataset(name, data_dir)` returns the training pool a search draws its minibatches from:
-the first `train_portion` of the training set with crop + flip (CIFAR) or the synthetic images.
+`search_dataset(name, data_dir)` returns the training pool a zero-cost search draws its minibatches
+from: the first `train_portion` of the training set with crop + flip (CIFAR) or the synthetic images.
+`search_splits(name, data_dir)` returns that pool and the rest of the training set: bilevel DARTS
+trains the weights on the first and α on the second, which is also DARTS-PT's validation split.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from torchvision.datasets import ImageFolder
 
 from ptnas.data.batches import BatchSource
 from ptnas.data.cifar import DataNotFoundError, cifar, cifar_transform
+from ptnas.data.imagenet import imagenet, imagenet_splits, imagenet_transform
 from ptnas.data.synthetic import synthetic_cifar10
 
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "synthetic-cifar10": 10}
@@ -29,12 +32,29 @@ def num_classes(name: str) -> int:
 def search_dataset(name: str, data_dir: str | Path = "data", train_portion: float = 0.5,
                    download: bool = False) -> Dataset:
     """The pool of training images a search scores on: the first `train_portion` of the train split."""
+    return first_portion(_train_set(name, data_dir, download), train_portion)
+
+
+def search_splits(name: str, data_dir: str | Path = "data", train_portion: float = 0.5,
+                  download: bool = False) -> tuple[Subset, Subset]:
+    """(train, valid) halves of the training set for bilevel search (Liu et al. 2019, DARTS §3.3).
+
+    train: the first `train_portion` (the weights' data, the same pool `search_dataset` returns);
+    valid: the rest (α's data, and the split DARTS-PT measures V on). Both use the training
+    transforms (crop + flip), as DARTS and DARTS-PT draw both from one augmented training set.
+    """
+    if not 0 < train_portion < 1:
+        raise ValueError(f"train_portion must be in (0, 1) for a train/valid split, got {train_portion}")
+    full = _train_set(name, data_dir, download)
+    train = first_portion(full, train_portion)
+    return train, rest_of(full, train)
+
+
+def _train_set(name: str, data_dir: str | Path, download: bool) -> Dataset:
     _check(name)
     if name == "synthetic-cifar10":
-        full = synthetic_cifar10()
-    else:
-        full = cifar(name, data_dir, train=True, transform=cifar_transform(name, train=True), download=download)
-    return first_portion(full, train_portion)
+        return synthetic_cifar10()
+    return cifar(name, data_dir, train=True, transform=cifar_transform(name, train=True), download=download)
 
 
 def first_portion(dataset: Dataset, portion: float) -> Subset:
@@ -53,11 +73,18 @@ def first_portion(dataset: Dataset, portion: float) -> Subset:
     return Subset(dataset, range(int(len(dataset) * portion)))
 
 
+def rest_of(dataset: Dataset, part: Subset) -> Subset:
+    """The items of `dataset` that `part` does not hold, in index order."""
+    taken = set(part.indices)
+    return Subset(dataset, [i for i in range(len(dataset)) if i not in taken])
+
+
 def _check(name: str) -> None:
     if name not in NUM_CLASSES:
         from ptnas.registry import UnknownNameError
         raise UnknownNameError(f"unknown dataset {name!r}; choose from: {', '.join(NUM_CLASSES)}")
 
 
-__all__ = ["BatchSource", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "names", "num_classes",
-           "search_dataset", "synthetic_cifar10"]
+__all__ = ["BatchSource", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "imagenet", "imagenet_splits",
+           "imagenet_transform", "names", "num_classes", "rest_of", "search_dataset", "search_splits",
+           "synthetic_cifar10"]

@@ -1,7 +1,7 @@
 """Deterministic minibatch streams: the same seed gives the same batches (images and augmentation)."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -47,3 +47,15 @@ class BatchSource:
         stream = self.stream(seed)
         for _ in range(count):
             yield next(stream)
+
+    def fixed(self, seed: int, count: int, max_bytes: int = 2**30) -> Callable[[], Iterator[Batch]]:
+        """A function returning the same `count` batches at every call (a validation set).
+
+        The batches are loaded once and kept (on the source's device) when they fit in `max_bytes`;
+        otherwise they are loaded again, identically, at every call.
+        """
+        first = next(self.take(seed, 1))
+        if count * sum(t.numel() * t.element_size() for t in first) > max_bytes:
+            return lambda: self.take(seed, count)
+        kept = list(self.take(seed, count))
+        return lambda: iter(kept)

@@ -1,8 +1,9 @@
 """NASWOT (Mellor et al., "Neural Architecture Search without Training", ICML 2021).
 
 Every ReLU's input is binarised per sample (c = 1 where > 0); K = Σ_ReLUs c cᵀ + (1 − c)(1 − c)ᵀ,
-accumulated in float64 (computed exactly from one 0/1 matmul per ReLU); the score is log|det K| (slogdet). Only `nn.ReLU` modules that actually
-run are counted, so an op removed from a supernet contributes no codes.
+accumulated in float64 (computed exactly from one 0/1 matmul per ReLU); the score is log|det K| (slogdet). Only `nn.ReLU` and
+`nn.ReLU6` modules that actually run are counted (as the Zero-Cost-PT code hooks every module whose
+type name contains "ReLU"), so an op removed from a supernet contributes no codes.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def nwot(model: nn.Module, batch: Batch) -> float:
         s = c.sum(1, dtype=torch.float64)
         K.add_(2.0 * (c @ c.t()).to(torch.float64) - s[:, None] - s[None, :] + c.shape[1])
 
-    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, nn.ReLU)]
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
     try:
         with torch.no_grad():
             model(x)

@@ -2,15 +2,19 @@
 from ptnas.registry import Registry
 from ptnas.selectors import orders
 from ptnas.selectors.base import Selector, discretized
+from ptnas.selectors.darts_alpha import DartsAlpha
+from ptnas.selectors.darts_pt import DartsPT
 from ptnas.selectors.proposals import Candidate, Proposal, SearchResult, search
 from ptnas.selectors.zero_cost import ZeroCostDISC, ZeroCostPT
 
 _REGISTRY: Registry[type[Selector]] = Registry("selector")
 _REGISTRY.register("zc-pt", ZeroCostPT)
 _REGISTRY.register("zc-disc", ZeroCostDISC)
+_REGISTRY.register("darts-alpha", DartsAlpha)
+_REGISTRY.register("darts-pt", DartsPT)
 
 get = _REGISTRY.get
 names = _REGISTRY.names
 
-__all__ = ["Candidate", "Proposal", "SearchResult", "Selector", "ZeroCostDISC", "ZeroCostPT",
+__all__ = ["Candidate", "DartsAlpha", "DartsPT", "Proposal", "SearchResult", "Selector", "ZeroCostDISC", "ZeroCostPT",
            "discretized", "get", "names", "orders", "search"]

@@ -1,10 +1,14 @@
-"""Search spaces by name: `spaces.get("nb201")`, `spaces.names()`."""
+"""Search spaces by name: `spaces.get("nb201" | "darts" | "mobilenet")`, `spaces.names()`."""
 from ptnas.registry import Registry
 from ptnas.spaces.base import SearchSpace
+from ptnas.spaces.darts import DartsSpace
+from ptnas.spaces.mobilenet import MobileNetSpace
 from ptnas.spaces.nb201 import NB201Space
 
 _REGISTRY: Registry[SearchSpace] = Registry("space")
 _REGISTRY.register("nb201", NB201Space())
+_REGISTRY.register("darts", DartsSpace())
+_REGISTRY.register("mobilenet", MobileNetSpace())
 
 get = _REGISTRY.get
 names = _REGISTRY.names

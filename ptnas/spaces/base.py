@@ -14,6 +14,8 @@ class SearchSpace:
     Subclasses set `name`, `ops`, `size_flags`, `search_size` and implement the four methods.
     `size_flags` maps the CLI's size flags (`init_channels`, `layers`) to this space's keywords,
     with a one-line help that says what the flag means here.
+    `supernet_options` names the keyword options of `supernet()` beyond size (e.g. DARTS'
+    `include_none`), so a CLI can tell which of its option flags apply to a space.
     `search_size` holds the supernet's default size keywords; `supernet()` and `network()` take the
     same size keywords, so `network(g, **search_size)` is a candidate at the supernet's size (what
     validation stages build), while `network(g)` uses the space's standalone defaults.
@@ -23,6 +25,7 @@ class SearchSpace:
     ops: tuple[str, ...] = ()
     size_flags: dict[str, tuple[str, str]] = {}
     search_size: dict[str, int] = {}
+    supernet_options: tuple[str, ...] = ()
 
     def supernet(self, num_classes: int = 10, **size: Any) -> Supernet:
         raise NotImplementedError

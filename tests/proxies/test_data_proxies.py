@@ -1,7 +1,6 @@
 """jacob_cov, nwot and synflow on the 2-layer network, computed by hand (numpy, closed forms)."""
 import numpy as np
 import pytest
-import torch
 
 from ptnas import proxies
 

@@ -1,0 +1,112 @@
+"""DARTS-PT (Wang et al., "Rethinking Architecture Selection in Differentiable NAS", ICLR 2021).
+
+On a trained supernet, π_darts-pt(A, e) = argmin over alive o of V(A − (e, o)): the operation whose
+removal costs the most validation accuracy stays (`criterion="loss"`: the one whose removal raises
+the validation loss most). V is the supernet's accuracy on the validation split, measured under
+no_grad with BatchNorm in train mode, as the reference code does; every perturbation of one scoring
+pass sees the same batches. Between decisions the supernet is fine-tuned (weights and α, unless α is
+fixed) for `tune_epochs` epochs at a constant learning rate (DARTS-PT: 5 epochs at 0.0025).
+Topology step (cell spaces): per node, the edge whose removal leaves the highest accuracy goes,
+until 2 remain; like DARTS-PT, a node is finished before the next fine-tuning.
+Each proposal round starts again from the trained supernet, so rounds differ only by the edge order.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from ptnas.data.batches import BatchSource
+from ptnas.selectors.base import OpScores, Selector
+from ptnas.supernet import EdgeId, Supernet
+from ptnas.supernet.training import BilevelTrainer, evaluate
+
+CRITERIA = ("acc", "loss")
+
+
+class DartsPT(Selector):
+    """π_darts-pt with accuracy (or loss) of the perturbed supernet as V.
+
+    valid: the validation split; eval_batches: batches per V (default: the whole split, as DARTS-PT).
+    tuner: fine-tunes the supernet after each decision (None or tune_epochs=0: no fine-tuning).
+    """
+
+    name = "darts-pt"
+    trains_supernet = True
+
+    def __init__(self, valid: BatchSource, eval_batches: int | None = None, criterion: str = "acc",
+                 tuner: BilevelTrainer | None = None, tune_epochs: int = 5, seed: int = 0, progress: bool = False):
+        if criterion not in CRITERIA:
+            raise ValueError(f"unknown DARTS-PT criterion {criterion!r}; choose from: {', '.join(CRITERIA)}")
+        if tune_epochs < 0:
+            raise ValueError(f"tune_epochs must be at least 0, got {tune_epochs}")
+        self.valid = valid
+        self.eval_batches = len(valid.dataset) // valid.batch_size if eval_batches is None else eval_batches
+        if self.eval_batches < 1:
+            raise ValueError("DARTS-PT needs at least one validation batch")
+        self.criterion = criterion
+        # acc: the op (edge) whose removal leaves the LOWEST accuracy stays; loss: the HIGHEST loss.
+        self.keep_high = self.edge_keep_high = criterion == "loss"
+        self.tuner = tuner if tune_epochs > 0 else None
+        self.tune_epochs = tune_epochs
+        self.seed = seed
+        self.progress = progress
+        self._trained: dict | None = None
+        self._proposal = 0
+        self._passes = 0
+
+    def begin_proposal(self, net: Supernet, proposal: int) -> None:
+        """Remember the trained supernet before the first round; restore it before every later one."""
+        if self.tuner is not None:
+            if self._trained is None:
+                self._trained = copy.deepcopy(self.tuner.state_dict())
+            else:
+                self.tuner.load_state_dict(copy.deepcopy(self._trained))
+        self._proposal, self._passes = proposal, 0
+
+    def value(self, net: Supernet, seed: int) -> float:
+        """V: accuracy (or loss) of the supernet as it stands, on the pass's validation batches."""
+        acc, loss = evaluate(net, self.valid.take(seed, self.eval_batches))
+        return acc if self.criterion == "acc" else loss
+
+    def score_ops(self, net: Supernet, edges: Sequence[EdgeId]) -> OpScores:
+        seed = self._next_seed()
+        pairs = [(e, o) for e in edges for o in net.candidates(e)]
+        out: OpScores = {}
+        for e, o in tqdm(pairs, desc="V(A - (e, o))", disable=not self.progress, leave=False):
+            with net.perturb(e, o):
+                out[(e, o)] = self.value(net, seed)
+        return out
+
+    def score_edges(self, net: Supernet, edges: Sequence[EdgeId]) -> dict[EdgeId, float]:
+        seed = self._next_seed()
+        out = {}
+        for e in edges:
+            with net.perturb_edge(e):
+                out[e] = self.value(net, seed)
+        return out
+
+    def after_decision(self, net: Supernet) -> None:
+        """Fine-tune between decisions: not after the last one, nor while a node is half pruned."""
+        if self.tuner is None or not _work_left(net) or _node_in_progress(net):
+            return
+        for _ in range(self.tune_epochs):
+            self.tuner.train_epoch()
+
+    def _next_seed(self) -> int:
+        self._passes += 1
+        return int(np.random.SeedSequence([self.seed, self._proposal, self._passes]).generate_state(1)[0])
+
+
+def _alive(net: Supernet, edges: Sequence[EdgeId]) -> int:
+    return sum(not net.is_pruned(e) for e in edges)
+
+
+def _work_left(net: Supernet) -> bool:
+    return bool(net.undecided()) or any(_alive(net, edges) > keep for edges, keep in net.topology_groups())
+
+
+def _node_in_progress(net: Supernet) -> bool:
+    return any(_alive(net, edges) < len(edges) and _alive(net, edges) > keep for edges, keep in net.topology_groups())

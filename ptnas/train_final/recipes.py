@@ -1,0 +1,47 @@
+"""Training recipes: YAML files of flag defaults under configs/train/, one per space and dataset family.
+
+A recipe's keys are train_final flag names (`batch_size` or `batch-size`); its `space` says which
+search space it is for and its `dataset` the default dataset. `--recipe auto` picks the recipe whose
+space is the genotype's and whose dataset family (ImageNet or the 32×32 sets) matches `--dataset`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ptnas.registry import UnknownNameError
+
+DIRECTORY = Path(__file__).resolve().parents[2] / "configs" / "train"
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in DIRECTORY.glob("*.yaml"))
+
+
+def load(name_or_path: str) -> dict[str, Any]:
+    """The recipe called `name_or_path` (in configs/train/) or the YAML file at that path."""
+    path = Path(name_or_path)
+    if not path.is_file():
+        path = DIRECTORY / f"{name_or_path}.yaml"
+        if not path.is_file():
+            raise UnknownNameError(f"unknown recipe {name_or_path!r}; choose from: {', '.join(names())}, "
+                                   "auto, none, or a path to a YAML file")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"recipe {path}: expected a mapping of flag names to values")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def auto(space: str, dataset: str | None) -> str | None:
+    """The recipe for `space` and `dataset`'s family (None when there is none), e.g. darts + cifar100 -> darts-cifar."""
+    family = None if dataset is None else (dataset == "imagenet")
+    matches = []
+    for name in names():
+        recipe = load(name)
+        if recipe.get("space") != space:
+            continue
+        if family is None or (recipe.get("dataset") == "imagenet") == family:
+            matches.append(name)
+    return matches[0] if matches else None

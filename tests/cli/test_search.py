@@ -1,0 +1,132 @@
+"""`search.py` end to end on tiny settings: run dir contents, determinism, TensorBoard, errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from ptnas import spaces
+from ptnas.cli.search import main
+from tests.conftest import shared_data
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--space", "nb201", "--init-channels", "4", "--layers", "1", "--proposals", "2",
+        "--valid-batches", "2", "--batch-size", "8", "--order", "fixed"]
+
+
+def run(tmp_path: Path, *extra: str, name: str = "run") -> Path:
+    out = tmp_path / name
+    assert main([*TINY, "--out", str(out), *extra]) == 0
+    return out
+
+
+def records(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "scores.jsonl").read_text().splitlines()]
+
+
+def test_a_run_writes_config_scores_genotype_and_events(tmp_path, capsys):
+    out = run(tmp_path)
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "genotype.json").read_text())
+    assert summary["space"] == "nb201"
+    genotype = spaces.get("nb201").parse(summary["genotype"])
+    assert f"genotype: {genotype}" in printed and f"run dir: {out}" in printed
+    assert (out / "genotype.txt").read_text().strip() == summary["genotype"]
+    assert len(summary["candidates"]) >= 1 and all(c["validation_score"] is not None for c in summary["candidates"])
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["proposals"] == 2 and config["bn_mode"] == "eval" and config["supernet_size"] == {"C": 4, "N": 1}
+    rows = records(out)
+    scores = [r for r in rows if r["kind"] == "score"]
+    assert len(scores) == 2 * 6 * 5  # proposals × edges × ops, fixed order
+    assert {r["kind"] for r in rows} == {"score", "decision", "proposal", "validation", "result"}
+    assert rows[-1] == {"kind": "result", "genotype": summary["genotype"]}
+
+
+def test_tensorboard_holds_every_score_heatmaps_decisions_and_the_genotype(tmp_path):
+    out = run(tmp_path)
+    events = EventAccumulator(str(out / "events"), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    events.Reload()
+    tags = events.Tags()
+    score = next(r for r in records(out) if r["kind"] == "score" and r["edge"] == "2<-1" and r["op"] == "nor_conv_3x3")
+    scalar = events.Scalars(f"proposal_{score['proposal']}/score/2_from_1/nor_conv_3x3")
+    assert [(s.step, s.value) for s in scalar if s.step == score["step"]] == [(score["step"], pytest.approx(score["value"], rel=1e-6))]
+    assert len(events.Images("proposal_0/heatmap")) == 6  # one per decision step
+    assert "validation/score" in tags["scalars"]
+    texts = {t: events.Tensors(t) for t in tags["tensors"]}
+    genotype = json.loads((out / "genotype.json").read_text())["genotype"]
+    assert texts["genotype/text_summary"][0].tensor_proto.string_val[0].decode() == genotype
+    assert len(texts["proposal_1/decision/text_summary"]) == 6
+
+
+def test_same_seed_and_config_give_the_same_genotype_and_scores(tmp_path):
+    a, b = run(tmp_path, name="a"), run(tmp_path, name="b")
+    c = run(tmp_path, "--seed", "1", name="c")
+    values = lambda d: [r["value"] for r in records(d) if r["kind"] == "score"]  # noqa: E731
+    assert (a / "genotype.txt").read_text() == (b / "genotype.txt").read_text()
+    assert values(a) == values(b)
+    assert values(a) != values(c)
+
+
+def test_yaml_config_sets_defaults_and_the_command_line_overrides_them(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("proposals: 1\nvalid-batches: 1\nbn_mode: train\norder: global-op-iter\n")
+    out = tmp_path / "run"
+    assert main([*TINY, "--config", str(cfg), "--order", "random", "--out", str(out)]) == 0
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["bn_mode"] == "train" and config["order"] == "random"
+    # TINY's --proposals 2 on the command line beats the YAML's 1
+    assert config["proposals"] == 2
+
+
+def test_table_reports_the_benchmark_accuracy(tmp_path, capsys):
+    table = shared_data("nb201_test_accuracy.csv")
+    out = run(tmp_path, "--table", str(table))
+    summary = json.loads((out / "genotype.json").read_text())
+    acc = summary["benchmark"]["test_accuracy"]
+    assert set(acc) == {"cifar10", "cifar100", "imagenet16_120"} and 10 < acc["cifar10"] < 95
+    assert f"cifar10 {acc['cifar10']:.2f}%" in capsys.readouterr().out
+
+
+def test_search_on_real_cifar10_images(tmp_path):
+    data = shared_data("cifar10-jpg")
+    out = run(tmp_path, "--dataset", "cifar10", "--data", str(data))
+    assert json.loads((out / "genotype.json").read_text())["genotype"].startswith("|")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--space", "nb999"], "unknown space 'nb999'; choose from: nb201"),
+    (["--selector", "pt"], "unknown selector 'pt'; choose from: zc-pt, zc-disc"),
+    (["--order", "greedy"], "unknown order 'greedy'; choose from: fixed, random, global-op-iter"),
+    (["--proxy", "nwt"], "unknown proxy 'nwt'; choose from: nwot"),
+    (["--dataset", "mnist"], "unknown dataset 'mnist'; choose from: cifar10, cifar100, synthetic-cifar10"),
+    (["--bn-mode", "test"], "argument --bn-mode: invalid choice: 'test'"),
+    (["--proposals", "0"], "--proposals must be at least 1"),
+    (["--dataset", "cifar10", "--data", "/nonexistent"], "no cifar10 data in /nonexistent: looked for"),
+    (["--table", "/nonexistent.csv"], "--table /nonexistent.csv: no such file"),
+])
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*TINY, "--out", str(tmp_path / "x"), *flags])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+    assert not (tmp_path / "x").exists()  # nothing written for a run that never started
+
+
+def test_existing_run_dir_is_refused_without_force_no_traceback(tmp_path):
+    out = run(tmp_path)
+    cmd = [sys.executable, str(ROOT / "search.py"), *TINY, "--out", str(out)]
+    refused = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"search.py: error: run dir {out} already holds a run (config.yaml, scores.jsonl, events, genotype.json, "
+        "genotype.txt); pass --force to overwrite it or --out to choose another"]
+    before = len(records(out))
+    forced = subprocess.run([*cmd, "--force"], capture_output=True, text=True, cwd=ROOT)
+    assert forced.returncode == 0, forced.stderr
+    assert len(records(out)) == before  # old scores were replaced, not appended to

@@ -1,0 +1,41 @@
+"""Shared fixtures: tiny networks and inputs, fixed seeds, the reference-data directory.
+
+The whole suite runs torch on one intra-op thread (subprocesses too, through OMP_NUM_THREADS): tiny
+networks are fastest that way, results do not depend on the machine's core count, and on a loaded
+2-core machine two spin-waiting threads made some tests 40x slower.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
+
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+def shared_data(name: str) -> Path:
+    """Path of a file in ../shared/data, or skip the test with the reason."""
+    path = (SHARED_DATA / name).resolve()
+    if not path.exists():
+        pytest.skip(f"reference data {name} not found in ../shared/data")
+    return path
+
+
+@pytest.fixture
+def tiny_nb201():
+    """NAS-Bench-201 supernet with C=4, one cell per stage, fixed seed."""
+    from ptnas.spaces.nb201 import NB201Supernet
+
+    torch.manual_seed(0)
+    return NB201Supernet(C=4, N=1, num_classes=10)
+
+
+@pytest.fixture
+def batch():
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(8, 3, 16, 16, generator=g), torch.randint(0, 10, (8,), generator=g)

@@ -1,0 +1,172 @@
+"""Zero-Cost-PT and Zero-Cost-DISC with every edge order on the DARTS and MobileNet spaces, through the
+proposal driver and through `search.py` (tiny supernets, tiny inputs, tiny batches)."""
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from ptnas import proxies, selectors, spaces
+from ptnas.cli.search import main
+from ptnas.search_log import SearchLog
+from ptnas.selectors import orders
+
+DARTS, MOBILENET = spaces.get("darts"), spaces.get("mobilenet")
+COMBOS = [(o, s) for o in orders.names() for s in ("zc-pt", "zc-disc")]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks run faster on one thread, and far faster on a shared, busy CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def stream(size: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    while True:
+        yield torch.randn(2, 3, size, size, generator=g), torch.randint(0, 10, (2,), generator=g)
+
+
+def policy(name: str, size: int, proxy: str = "nwot"):
+    return selectors.get(name)(proxies.get(proxy), stream(size, 0), lambda: itertools.islice(stream(size, 1), 2))
+
+
+def run_search(space, net, selector, order, size, proposals=2, **net_size):
+    log = SearchLog(None)
+    result = selectors.search(net, selector, order, proposals, seed=0, log=log,
+                              build=lambda g: space.network(g, num_classes=10, **net_size))
+    return result, log.records
+
+
+def open_edges(order_name: str, keep: dict[str, str], prune: set[str]):
+    """`order_name` on a DARTS supernet where only a few edges are left open: the others are decided
+    (`keep`) or pruned before the order starts, so a test exercises every code path in seconds."""
+    def order(p):
+        for e, op in keep.items():
+            p.net.discretize(e, op)
+        for e in prune:
+            p.net.prune_edge(e)
+        orders.get(order_name)(p)
+    return order
+
+
+@pytest.mark.parametrize("order_name, selector", COMBOS)
+def test_every_order_and_selector_runs_on_darts(order_name, selector):
+    torch.manual_seed(0)
+    net = DARTS.supernet(C=2, layers=1, op_set="s2")
+    still_open = {"normal:4<-0", "normal:4<-2", "reduce:5<-1", "reduce:5<-4"}
+    prune = {"normal:4<-3", "reduce:4<-3", "normal:5<-3", "normal:5<-4", "reduce:5<-3", "reduce:5<-2"}
+    keep = {e: "sep_conv_3x3" for e in net.edges() if e not in still_open | prune}
+    result, records = run_search(DARTS, net, policy(selector, 8), open_edges(order_name, keep, prune), 8,
+                                 C=2, layers=1)
+    g = result.genotype
+    assert DARTS.parse(str(g)) == g and len(g.normal) == len(g.reduce) == 8
+    decisions = [r for r in records if r["kind"] == "decision"]
+    assert sorted(r["edge"] for r in decisions) == sorted(list(still_open) * 2)  # each open edge once per proposal
+    pruned = [r["edge"] for r in records if r["kind"] == "pruned"]
+    assert len(pruned) == 2 * 2 * 3  # per proposal and cell type: one edge of nodes 3, 4 and 5 each
+    # every node keeps exactly 2 inputs, and a pruned edge never reappears
+    for cell in ("normal", "reduce"):
+        inputs = [i for _, i in getattr(g, cell)]
+        assert all(f"{cell}:{2 + k // 2}<-{i}" not in prune for k, i in enumerate(inputs))
+    topology = [r for r in records if r["kind"] == "score" and r["stage"] == "topology"]
+    assert len(topology) == 2 * 2 * 3 * 3  # each node with 3 alive inputs is scored once over its 3 edges
+
+
+@pytest.mark.parametrize("order_name, selector", COMBOS)
+def test_every_order_and_selector_runs_on_mobilenet(order_name, selector):
+    torch.manual_seed(0)
+    net = MOBILENET.supernet(C=8, layers=1)
+    result, records = run_search(MOBILENET, net, policy(selector, 16), orders.get(order_name), 16,
+                                 proposals=1, C=8, layers=1)
+    assert MOBILENET.parse(str(result.genotype)) == result.genotype
+    decisions = [r["edge"] for r in records if r["kind"] == "decision"]
+    assert sorted(decisions) == sorted(net.edges())
+    assert not any(r["kind"] == "pruned" for r in records)  # a chain space has no topology step
+    assert net.prefix_cache.stages_reused > 0
+
+
+def test_a_mobilenet_search_is_the_same_with_and_without_the_prefix_cache():
+    runs = []
+    for cache in (True, False):
+        torch.manual_seed(0)
+        net = MOBILENET.supernet(C=8, layers=1, prefix_cache=cache)
+        runs.append(run_search(MOBILENET, net, policy("zc-pt", 16), orders.get("fixed"), 16,
+                               proposals=1, C=8, layers=1))
+    (cached, cached_records), (plain, plain_records) = runs
+    assert cached.genotype == plain.genotype
+    assert cached_records == plain_records  # every score, decision and validation value identical
+
+
+# ---- search.py ---------------------------------------------------------------------------------
+def cli(tmp_path: Path, *flags: str) -> Path:
+    out = tmp_path / "run"
+    assert main([*flags, "--proposals", "1", "--valid-batches", "1", "--batch-size", "2",
+                 "--out", str(out)]) == 0
+    return out
+
+
+def heatmaps(out: Path) -> dict[str, int]:
+    events = EventAccumulator(str(out / "events"), size_guidance={"images": 0})
+    events.Reload()
+    return {tag: len(events.Images(tag)) for tag in events.Tags()["images"]}
+
+
+def test_search_py_global_op_iter_on_darts(tmp_path):
+    """The reference code's global orders crash on DARTS; here all 28 edges and the topology step run."""
+    out = cli(tmp_path, "--space", "darts", "--selector", "zc-pt", "--order", "global-op-iter",
+              "--op-set", "s2", "--init-channels", "2", "--layers", "1")
+    summary = json.loads((out / "genotype.json").read_text())
+    assert summary["space"] == "darts"
+    records = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    assert sorted(r["edge"] for r in records if r["kind"] == "decision") == sorted(DARTS.supernet(C=2, layers=1).edges())
+    op_scores = [r for r in records if r["kind"] == "score" and r["stage"] == "op"]
+    assert len(op_scores) == 2 * sum(range(1, 29))  # step k scores the 28 - k open edges × 2 ops
+    assert sum(r["kind"] == "pruned" for r in records) == 2 * (1 + 2 + 3)  # nodes 3, 4, 5 down to 2 inputs
+    g = DARTS.parse(summary["genotype"])  # what train_final reads
+    assert sum(p.numel() for p in DARTS.network(g, num_classes=10, C=4, layers=3).parameters()) > 0
+    assert heatmaps(out) == {"proposal_0/heatmap/normal": 28, "proposal_0/heatmap/reduce": 28}
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["op_set"] == "s2" and config["supernet_size"] == {"C": 2, "layers": 1}
+
+
+def test_search_py_on_mobilenet(tmp_path):
+    out = cli(tmp_path, "--space", "mobilenet", "--selector", "zc-pt", "--order", "global-op-iter",
+              "--init-channels", "8", "--layers", "1")
+    summary = json.loads((out / "genotype.json").read_text())
+    g = MOBILENET.parse(summary["genotype"])
+    assert summary["space"] == "mobilenet" and len(g.blocks) == 6
+    assert heatmaps(out) == {"proposal_0/heatmap": 6}  # edges (blocks) × ops, one image per decision
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--space", "mobilenet", "--include-none"], "--include-none applies to the darts space, not mobilenet"),
+    (["--space", "nb201", "--op-set", "s1"], "--op-set applies to the darts space, not nb201"),
+    (["--space", "darts", "--no-prefix-cache"], "--no-prefix-cache applies to the mobilenet space, not darts"),
+    (["--space", "darts", "--include-none", "--op-set", "s2"], "include_none applies to the full DARTS op set"),
+    (["--space", "darts", "--op-set", "s7"], "unknown DARTS op set 's7'; choose from: s1, s2, s3, s4"),
+    (["--space", "mobilenet", "--layers", "5"], "must be in 1..4, got 5"),
+    (["--space", "darts", "--init-channels", "3"], "needs an even C >= 2"),
+])
+def test_bad_space_options_exit_2_with_one_line(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as info:
+        main([*flags, "--out", str(tmp_path / "x")])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_size_flag_help_names_every_space():
+    from ptnas.cli.search import build_parser
+    helps = {a.dest: a.help for a in build_parser()._actions}
+    assert "nb201:" in helps["layers"] and "darts: number of cells" in helps["layers"]
+    assert "mobilenet: searchable blocks per stage" in helps["layers"]
