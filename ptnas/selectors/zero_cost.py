@@ -55,7 +55,8 @@ class _ZeroCost(Selector):
         """Measure every candidate (key, context that sets it up) on one batch, then combine."""
         batch = next(self.batches)
         measured = {}
-        for key, setup in candidates:
+        candidates = list(candidates)
+        for key, setup in tqdm(candidates, desc=f"{stage} scores", disable=not self.progress, leave=False):
             with setup():
                 measured[key] = self.proxy.measure(net, batch, bn_mode=self.bn_mode)
         scores = dict(zip(measured, self.proxy.combine(list(measured.values()))))
