@@ -195,3 +195,17 @@ def without_batchnorm(model: nn.Module) -> nn.Module:
 def weighted_layers(model: nn.Module) -> list[nn.Module]:
     """Conv and linear layers: the layers whose weights gradient-based proxies score."""
     return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def forward_with_hooks(model: nn.Module, x: torch.Tensor, hook: Callable, kinds: type | tuple[type, ...] = nn.Module,
+                       *, pre: bool = False) -> None:
+    """One no-grad forward of `model` on `x` with `hook` on every module of the given kinds (a forward
+    pre-hook with `pre`, else a forward hook); the hooks are removed afterwards, also on error."""
+    handles = [m.register_forward_pre_hook(hook) if pre else m.register_forward_hook(hook)
+               for m in model.modules() if isinstance(m, kinds)]
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()

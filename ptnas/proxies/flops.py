@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from ptnas.proxies.base import Batch
+from ptnas.proxies.base import Batch, forward_with_hooks
 
 
 def flops(model: nn.Module, batch: Batch) -> float:
@@ -26,13 +26,7 @@ def flops(model: nn.Module, batch: Batch) -> float:
         total[0] += module_flops(module, inputs[0], output)
 
     kinds = (nn.Conv2d, nn.Linear, nn.AvgPool2d, nn.MaxPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-    handles = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, kinds)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    forward_with_hooks(model, x, count, kinds)
     return float(total[0]) / x.shape[0]
 
 

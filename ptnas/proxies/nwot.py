@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ptnas.proxies.base import Batch
+from ptnas.proxies.base import Batch, forward_with_hooks
 
 
 def nwot(model: nn.Module, batch: Batch) -> float:
@@ -25,11 +25,5 @@ def nwot(model: nn.Module, batch: Batch) -> float:
         s = c.sum(1, dtype=torch.float64)
         K.add_(2.0 * (c @ c.t()).to(torch.float64) - s[:, None] - s[None, :] + c.shape[1])
 
-    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    forward_with_hooks(model, x, hook, (nn.ReLU, nn.ReLU6), pre=True)
     return torch.linalg.slogdet(K)[1].item()

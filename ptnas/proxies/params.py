@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ptnas.proxies.base import Batch
+from ptnas.proxies.base import Batch, forward_with_hooks
 
 
 def params(model: nn.Module, batch: Batch) -> float:
@@ -24,13 +24,7 @@ def executed_modules(model: nn.Module, x: torch.Tensor) -> list[nn.Module]:
     def mark(module, inputs):
         seen.setdefault(id(module), module)
 
-    handles = [m.register_forward_pre_hook(mark) for m in model.modules()]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    forward_with_hooks(model, x, mark, pre=True)
     return list(seen.values())
 
 

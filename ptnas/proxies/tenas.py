@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from ptnas.proxies.base import Batch, Proxy
+from ptnas.proxies.base import Batch, Proxy, forward_with_hooks
 
 NTK_SAMPLES = 16  # TE-NAS's batch size for the NTK (prune_tenas.py, --batch_size 16)
 
@@ -57,13 +57,7 @@ def linear_regions(model: nn.Module, batch: Batch) -> float:
         if inputs[0].dim() == 4:
             patterns.append((output > 0).reshape(x.shape[0], -1))
 
-    handles = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
+    forward_with_hooks(model, x, record, nn.ReLU)
     if not patterns:
         return 1.0  # no ReLU: the network is one linear region
     return float(torch.unique(torch.cat(patterns, dim=1), dim=0).shape[0])
