@@ -45,3 +45,10 @@ class NB201Table:
             return dict(self._rows[str(arch)])
         except KeyError:
             raise KeyError(f"arch {str(arch)!r} is not in {self.path}") from None
+
+    def report(self, arch) -> dict:
+        """What a search run records about its genotype (genotype.json's `benchmark`)."""
+        return {"test_accuracy": self.lookup(arch)}
+
+    def describe(self, arch) -> str:
+        return "NAS-Bench-201 test accuracy: " + ", ".join(f"{k} {v:.2f}%" for k, v in self.lookup(arch).items())

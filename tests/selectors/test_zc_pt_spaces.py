@@ -150,7 +150,7 @@ def test_search_py_on_mobilenet(tmp_path):
 @pytest.mark.parametrize("flags, message", [
     (["--space", "mobilenet", "--include-none"], "--include-none applies to the darts space, not mobilenet"),
     (["--space", "nb201", "--op-set", "s1"], "--op-set applies to the darts space, not nb201"),
-    (["--space", "darts", "--no-prefix-cache"], "--no-prefix-cache applies to the mobilenet space, not darts"),
+    (["--space", "darts", "--no-prefix-cache"], "--no-prefix-cache applies to the mobilenet and macro spaces, not darts"),
     (["--space", "darts", "--include-none", "--op-set", "s2"], "include_none applies to the full DARTS op set"),
     (["--space", "darts", "--op-set", "s7"], "unknown DARTS op set 's7'; choose from: s1, s2, s3, s4"),
     (["--space", "mobilenet", "--layers", "5"], "must be in 1..4, got 5"),
