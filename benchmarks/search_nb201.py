@@ -30,7 +30,7 @@ def main() -> None:
     p.add_argument("--proposals", type=int, default=10)
     p.add_argument("--valid-batches", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--bn-mode", default="train")
+    p.add_argument("--bn-mode", default="eval")
     p.add_argument("--dataset", default="synthetic-cifar10")
     p.add_argument("--data", default="../shared/data/cifar10-jpg")
     p.add_argument("--device", default="cpu")

@@ -25,6 +25,8 @@ from typing import Any, Hashable
 
 import numpy as np
 
+from ptnas.event_files import summary_writer
+
 
 def tag(edge: str) -> str:
     """A TensorBoard-safe, readable name for an edge id: `normal:3<-1` -> `normal/3_from_1`."""
@@ -44,8 +46,7 @@ class SearchLog:
             run_dir = Path(run_dir)
             self._file = open(run_dir / "scores.jsonl", "a", encoding="utf-8")
             if tensorboard:
-                from torch.utils.tensorboard import SummaryWriter
-                self._tb = SummaryWriter(log_dir=str(run_dir / "events"))
+                self._tb = summary_writer(run_dir / "events")
 
     # ---- records ----------------------------------------------------------------------------
     def _write(self, record: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import json
 import platform
 import random
 import sys
@@ -29,6 +30,7 @@ import yaml
 from ptnas import __version__, data, device as devices, evaluators, proxies, selectors, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
+from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
 from ptnas.search_log import SearchLog
@@ -262,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             supernet_summary = {"checkpoint": str(args.supernet or run.path / CHECKPOINT),
                                 "epochs_trained": state["epoch"], "history": state["history"]}
         else:
-            policy = _zero_cost_policy(args, sources[0], device)
+            policy = _zero_cost_policy(args, sources[0], device, run)
     except KeyboardInterrupt:
         print(f"interrupted; the last finished epoch is in {run.path / CHECKPOINT}: continue with "
               f"--resume --out {run.path}", file=sys.stderr)
@@ -331,11 +333,23 @@ def _require_same(state: dict, meta: dict, keys: Sequence[str], what: str) -> No
                              "use the same settings")
 
 
-def _zero_cost_policy(args: argparse.Namespace, source: data.BatchSource, device: torch.device) -> Selector:
+def _zero_cost_policy(args: argparse.Namespace, source: data.BatchSource, device: torch.device,
+                      run: RunDir) -> Selector:
     """zc-pt / zc-disc: proxy scores on a stream of the search pool, V fixed batches for validation."""
+    proxy = proxies.get(args.proxy)
+    extra = {}
+    if proxy.population:  # tenas, vote combine raw parts across each scoring pass: keep the parts
+        parts = run.path / "parts.jsonl"
+        parts.write_text("")
+
+        def write_parts(record: dict) -> None:
+            with open(parts, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record, allow_nan=True) + "\n")
+
+        extra["on_parts"] = write_parts
     return selectors.get(args.selector)(
-        proxies.get(args.proxy), source.stream(args.seed), source.fixed(args.seed + 1, args.valid_batches),
-        bn_mode=args.bn_mode, init_seed=args.seed, device=device, progress=True)
+        proxy, source.stream(args.seed), source.fixed(args.seed + 1, args.valid_batches),
+        bn_mode=args.bn_mode, init_seed=args.seed, device=device, progress=True, **extra)
 
 
 def _bilevel_config(args: argparse.Namespace) -> BilevelConfig:
@@ -346,16 +360,14 @@ def _bilevel_config(args: argparse.Namespace) -> BilevelConfig:
 
 def _train(args: argparse.Namespace, net, sources, run: RunDir, meta: dict, resume_state: dict | None) -> dict:
     """Bilevel DARTS on the train/valid halves, checkpointed every epoch; returns the final state."""
-    from torch.utils.tensorboard import SummaryWriter
-
     train, valid = sources
     trainer = BilevelTrainer(net, train, valid, _bilevel_config(args), epochs=args.epochs, seed=args.seed,
                              steps_per_epoch=args.steps_per_epoch, eval_batches=args.eval_batches, progress=True)
     if resume_state is not None:
         trainer.load_state_dict(resume_state)
         print(f"resuming after epoch {trainer.epoch} of {trainer.epochs}", file=sys.stderr)
-    writer = SummaryWriter(str(run.path / "events" / "supernet"),
-                           purge_step=trainer.epoch + 1 if resume_state is not None else None)
+    writer = summary_writer(run.path / "events" / "supernet",
+                            purge_step=trainer.epoch + 1 if resume_state is not None else None)
     try:
         trainer.fit(run.path / CHECKPOINT, writer=writer, meta=meta)
         if args.epochs == 0:  # nothing trained, but --supernet may still want this supernet

@@ -1,24 +1,57 @@
-"""Zero-cost proxies by name: `proxies.get("synflow")(model, (x, y)) -> float`, `proxies.names()`."""
+"""Zero-cost proxies by name: `proxies.get("synflow")(model, (x, y)) -> float`, `proxies.names()`.
+
+Population proxies (`tenas`, `vote`) rank a set of models against each other:
+`proxies.score_population(proxies.get("tenas"), models, batch) -> [score per model]`.
+"""
 import torch
 
-from ptnas.proxies.base import BN_MODES, Batch, Proxy, preserved
+from ptnas.proxies.base import (BN_MODES, AnyProxy, Batch, PopulationOnlyError, PopulationProxy, Proxy,
+                                preserved, score_population)
+from ptnas.proxies.fisher import fisher
+from ptnas.proxies.flops import flops
+from ptnas.proxies.grad_norm import grad_norm
+from ptnas.proxies.grasp import grasp
+from ptnas.proxies.jacob_cov import jacob_cov
 from ptnas.proxies.nwot import nwot
+from ptnas.proxies.params import params
+from ptnas.proxies.snip import snip
 from ptnas.proxies.synflow import synflow
+from ptnas.proxies.tenas import linear_regions, ntk_cond, rank_sum
+from ptnas.proxies.vote import pairwise_majority
+from ptnas.proxies.zen import zen
 from ptnas.registry import Registry
 
-_REGISTRY: Registry[Proxy] = Registry("proxy")
+_REGISTRY: Registry[AnyProxy] = Registry("proxy")
 
 
-def register(proxy: Proxy) -> Proxy:
+def register(proxy: AnyProxy) -> AnyProxy:
     return _REGISTRY.register(proxy.name, proxy)
 
+
+get = _REGISTRY.get
+names = _REGISTRY.names
 
 register(Proxy("nwot", nwot, higher_is_better=True, needs_labels=False, bn="batch",
                dtype=torch.float64, passes="1 forward"))
 register(Proxy("synflow", synflow, higher_is_better=True, needs_data=False, needs_labels=False,
                bn="bypass", dtype=torch.float64, passes="1 forward + 1 backward (batch 1)"))
+register(Proxy("grad_norm", grad_norm, needs_labels=True, passes="1 forward + 1 backward"))
+register(Proxy("snip", snip, needs_labels=True, passes="1 forward + 1 backward"))
+register(Proxy("grasp", grasp, needs_labels=True,
+               passes="2 forwards + 2 backwards + 1 double backward"))
+register(Proxy("fisher", fisher, needs_labels=True, passes="1 forward + 1 backward"))
+register(Proxy("jacob_cov", jacob_cov, passes="1 forward + 1 backward (input gradient)"))
+register(Proxy("zen", zen, needs_data=False, bn="train",
+               passes="2 forwards per repeat (4 repeats), no backward"))
+register(Proxy("ntk_cond", ntk_cond, higher_is_better=False, dtype=torch.float64,
+               passes="1 forward + 16 backwards (first 16 samples)"))
+register(Proxy("linear_regions", linear_regions, passes="1 forward"))
+register(Proxy("params", params, needs_data=False, bn="none", passes="1 forward (batch 1)"))
+register(Proxy("flops", flops, needs_data=False, bn="none", passes="1 forward (batch 1)"))
+register(PopulationProxy("tenas", (get("ntk_cond"), get("linear_regions")), rank_sum,
+                         higher_is_better=False, passes="ntk_cond + linear_regions, ranked"))
+register(PopulationProxy("vote", (get("synflow"), get("jacob_cov"), get("snip")), pairwise_majority,
+                         higher_is_better=True, passes="synflow + jacob_cov + snip, pairwise"))
 
-get = _REGISTRY.get
-names = _REGISTRY.names
-
-__all__ = ["BN_MODES", "Batch", "Proxy", "get", "names", "preserved", "register"]
+__all__ = ["BN_MODES", "AnyProxy", "Batch", "PopulationOnlyError", "PopulationProxy", "Proxy", "get", "names",
+           "preserved", "register", "score_population"]

@@ -3,6 +3,13 @@
 Calling a `Proxy` always leaves the model as it was (weights, buffers, grads, train/eval mode of
 every module, requires_grad) and never returns inf: a NaN or infinite score becomes NaN with a
 warning naming the proxy and the model, and selectors treat NaN as the worst score.
+
+Some scores only exist relative to a population (TE-NAS's rank sum, Abdelfattah et al.'s pairwise
+vote). A `PopulationProxy` scores a population in two steps that every caller (selector scoring
+pass, evaluator, correlation study) runs the same way:
+    measured = [proxy.measure(model_i, batch) for each member]   # raw parts, loggable
+    scores = proxy.combine(measured)                               # one score per member
+A plain `Proxy` offers the same two methods (its only part is itself), so callers need not care.
 """
 from __future__ import annotations
 
@@ -11,14 +18,20 @@ import copy
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, ClassVar, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+Measured = Mapping[str, float]
 
 BN_MODES = ("train", "eval")
+BN_POLICIES = ("batch", "train", "bypass", "none")
+
+
+class PopulationOnlyError(TypeError):
+    """A population proxy was asked to score one model on its own."""
 
 
 @dataclass(frozen=True)
@@ -29,9 +42,11 @@ class Proxy:
     fn: `fn(model, batch) -> float`; it may change the model's modes and buffers and set grads (the
         wrapper restores them) but must work on a copy if it changes weights, dtypes or modules.
     higher_is_better: direction of the score (a better network scores higher when True).
-    needs_data / needs_labels: whether the batch's inputs / targets are read.
-    bn: "batch" (the BN mode the caller asks for, train by default), "bypass" (BN removed, synflow)
-        or "none" (no forward pass).
+    needs_data / needs_labels: whether the batch's inputs / targets are read (when not, only the
+        input shape and device are used).
+    bn: "batch" (BN runs in the mode the caller asks for with `bn_mode`, train by default),
+        "train" (always batch statistics: the proxy's definition needs them, e.g. zen),
+        "bypass" (BN removed, synflow) or "none" (the result does not depend on BN).
     dtype: precision the proxy computes in.
     passes: what one call costs, e.g. "1 forward", "1 forward + 1 backward".
     """
@@ -45,6 +60,16 @@ class Proxy:
     dtype: torch.dtype = torch.float32
     passes: str = "1 forward"
 
+    population: ClassVar[bool] = False
+
+    def __post_init__(self):
+        if self.bn not in BN_POLICIES:
+            raise ValueError(f"proxy {self.name}: unknown BN policy {self.bn!r}; choose from: {', '.join(BN_POLICIES)}")
+
+    @property
+    def parts(self) -> tuple["Proxy", ...]:
+        return (self,)
+
     def __call__(self, model: nn.Module, batch: Batch, bn_mode: str = "train") -> float:
         if bn_mode not in BN_MODES:
             raise ValueError(f"unknown BN mode {bn_mode!r}; choose from: {', '.join(BN_MODES)}")
@@ -56,6 +81,78 @@ class Proxy:
                           "recorded as NaN (ranked worst)", RuntimeWarning, stacklevel=2)
             return math.nan
         return value
+
+    def measure(self, model: nn.Module, batch: Batch, bn_mode: str = "train") -> dict[str, float]:
+        """The raw values this proxy's score is made of, for one model: here `{name: score}`."""
+        return {self.name: self(model, batch, bn_mode)}
+
+    def combine(self, measured: Sequence[Measured]) -> list[float]:
+        """Scores of a population from each member's `measure()`: here the value itself."""
+        return [float(m[self.name]) for m in measured]
+
+
+@dataclass(frozen=True)
+class PopulationProxy:
+    """A score defined only across a population, combined from per-model parts.
+
+    parts: the per-model proxies measured on every member (each registered on its own too).
+    rule: `rule(rows, parts) -> scores`, one score per row; `rows` hold only members whose parts
+        are all finite (a member with a NaN part scores NaN, ranked worst).
+    Metadata (needs_data, needs_labels, bn, dtype) is that of the parts taken together.
+    """
+
+    name: str
+    parts: tuple[Proxy, ...]
+    rule: Callable[[list[dict[str, float]], tuple[Proxy, ...]], list[float]]
+    higher_is_better: bool = True
+    passes: str = ""
+
+    population: ClassVar[bool] = True
+
+    @property
+    def needs_data(self) -> bool:
+        return any(p.needs_data for p in self.parts)
+
+    @property
+    def needs_labels(self) -> bool:
+        return any(p.needs_labels for p in self.parts)
+
+    @property
+    def bn(self) -> str:
+        return "+".join(dict.fromkeys(p.bn for p in self.parts))
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.float64 if any(p.dtype == torch.float64 for p in self.parts) else torch.float32
+
+    def __call__(self, model: nn.Module, batch: Batch, bn_mode: str = "train") -> float:
+        raise PopulationOnlyError(
+            f"proxy {self.name} scores a population, not one model: use "
+            f"proxies.score_population(proxy, models, batch), or proxy.measure(model, batch) for its parts "
+            f"({', '.join(p.name for p in self.parts)})")
+
+    def measure(self, model: nn.Module, batch: Batch, bn_mode: str = "train") -> dict[str, float]:
+        """Every part's value on one model (each part restores the model and flags NaN itself)."""
+        return {p.name: p(model, batch, bn_mode) for p in self.parts}
+
+    def combine(self, measured: Sequence[Measured]) -> list[float]:
+        names = [p.name for p in self.parts]
+        rows = [{n: float(m[n]) for n in names} for m in measured]
+        finite = [i for i, r in enumerate(rows) if all(math.isfinite(v) for v in r.values())]
+        scores = [math.nan] * len(rows)
+        if finite:
+            for i, s in zip(finite, self.rule([rows[i] for i in finite], self.parts)):
+                scores[i] = float(s)
+        return scores
+
+
+AnyProxy = Proxy | PopulationProxy
+
+
+def score_population(proxy: AnyProxy, models: Sequence[nn.Module], batch: Batch,
+                     bn_mode: str = "train") -> list[float]:
+    """Score every model on the same batch; population proxies rank them against each other."""
+    return proxy.combine([proxy.measure(m, batch, bn_mode) for m in models])
 
 
 @contextlib.contextmanager

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from ptnas import __version__
 from ptnas.cli.config import UsageError
+from ptnas.event_files import summary_writer
 from ptnas.rundir import RunDir
 from ptnas.train_final import checkpoint, cost, datasets, timm_models
 from ptnas.train_final.distributed import Process, gather, init_process, shutdown
@@ -140,8 +141,7 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
                     "torch_version": str(torch.__version__), "timm_version": timm.__version__,
                     "python": platform.python_version(), **measured}
         run.write_yaml("args.yaml", resolved)
-        from torch.utils.tensorboard import SummaryWriter
-        log = SummaryWriter(str(run.path / "events"), purge_step=progress.epoch + 1 if ckpt is not None else None)
+        log = summary_writer(run.path / "events", purge_step=progress.epoch + 1 if ckpt is not None else None)
         state = checkpoint.TrainState(model, model_name, scheduler, ema,
                                       extra=lambda: {"config": vars(args), "progress": vars(progress).copy(),
                                                      "rng": rngs})

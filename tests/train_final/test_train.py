@@ -113,3 +113,23 @@ def test_killed_run_resumes_to_bit_identical_weights(tmp_path):
     for a, b in zip(whole["optimizer"]["state"].values(), resumed["optimizer"]["state"].values()):
         assert torch.equal(a["momentum_buffer"], b["momentum_buffer"])
     assert [h["train_loss"] for h in resumed["progress"]["history"]] == [h["train_loss"] for h in whole["progress"]["history"]]
+
+
+def test_darts_recipe_trains_with_auxiliary_head_and_drop_path_ramp(tmp_path):
+    from ptnas import spaces
+    from ptnas.spaces.darts import count_parameters
+
+    genotype = str(spaces.get("darts").references()["darts_v2"])
+    argv = ["--genotype", genotype, "--recipe", "darts-cifar", "--dataset", "synthetic-cifar10",
+            "--synthetic-n", 48, "--epochs", 2, "--batch-size", 16, "--model-kwargs", "C=4", "layers=3",
+            "--workers", "0", "--no-progress", "--device", "cpu", "--output", tmp_path, "--experiment", "d"]
+    assert run(argv) == 0
+    run_dir = tmp_path / "d"
+    results = json.loads((run_dir / "results.json").read_text())
+    args = yaml.safe_load((run_dir / "args.yaml").read_text())
+    assert args["space"] == "darts" and args["aux_weight"] == 0.4 and args["drop_path"] == 0.2
+    assert results["params_with_aux_head"] > results["params"]  # the recipe's auxiliary head was built
+    # DARTS ramps drop-path linearly from 0: epoch e of E uses drop_path * e / E
+    assert scalars(run_dir)["train/drop_path_prob"] == pytest.approx([0.0, 0.1])
+    model = timm.create_model(results["timm_model"], num_classes=10, C=4, layers=3, auxiliary=True)
+    assert results["params"] == count_parameters(model)  # the DARTS convention: without the auxiliary head

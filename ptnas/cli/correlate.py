@@ -1,0 +1,385 @@
+"""`python -m ptnas.cli.correlate`: how well zero-cost proxies rank NAS-Bench-201 architectures.
+
+A seeded sample of architectures; each becomes a fresh standalone network (the benchmark's size,
+C=16, N=5) scored by every proxy on one fixed minibatch; then Spearman ρ and Kendall τ against each
+dataset's test accuracy (scipy.stats), over all sampled archs and over the top 10 % by accuracy,
+plus precision@top-k. Lower-is-better proxies are negated first, so a positive ρ means "ranks well".
+
+Example (the study of Abdelfattah et al., ICLR 2021, Table 1, on the JPEG CIFAR-10 subset):
+    python -m ptnas.cli.correlate --space nb201 --proxies synflow,nwot,jacob_cov,snip --sample 1000 \
+        --seed 0 --table ../shared/data/nb201_test_accuracy.csv --dataset cifar10 \
+        --data ../shared/data/cifar10-jpg --reference ../shared/data/nb201_zero_cost_reference.json
+
+Outputs in --out: config.yaml; scores.jsonl (every architecture's raw proxy values, one line each,
+flushed as soon as computed); correlation.csv; proxy_scores.csv; reference.csv (with --reference);
+scatter_<proxy>.png; events/ (TensorBoard). Re-running the same command continues an interrupted
+study where it stopped (the measurements already in scores.jsonl are kept).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import platform
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import yaml
+from scipy import stats
+from tqdm import tqdm
+
+from ptnas import __version__, data, device as devices, proxies, spaces
+from ptnas.cli.config import OneLineParser, UsageError, fail, parse
+from ptnas.data import DataNotFoundError
+from ptnas.evaluators.nb201_table import DATASETS, open_table
+from ptnas.evaluators.zero_cost import ZeroCostEvaluator
+from ptnas.registry import UnknownNameError
+from ptnas.rundir import RunDir, RunDirExistsError
+
+PROG = "python -m ptnas.cli.correlate"
+DEFAULT_PROXIES = ("synflow", "nwot", "jacob_cov", "snip", "grad_norm", "grasp", "fisher", "zen",
+                   "params", "flops", "ntk_cond", "linear_regions", "tenas", "vote")
+# NASLib's names for our proxies in ../shared/data/nb201_zero_cost_reference.json.
+NASLIB_NAMES = {"synflow": "synflow", "jacob_cov": "jacov", "snip": "snip", "grad_norm": "grad_norm",
+                "grasp": "grasp", "fisher": "fisher", "params": "params", "flops": "flops"}
+# Flags that change the measurements: a run dir is only continued when these match.
+IDENTITY = ("space", "proxies", "sample", "seed", "archs", "table", "dataset", "data", "batch_size",
+            "bn_mode", "train_portion")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog=PROG, description="Rank correlation of zero-cost proxies with NAS-Bench-201 accuracy.")
+    s = p.add_argument_group("study")
+    s.add_argument("--space", default="nb201", help="search space (nb201: the only one with a ground-truth table)")
+    s.add_argument("--proxies", default=",".join(DEFAULT_PROXIES),
+                   help=f"comma-separated proxies, from: {', '.join(proxies.names())} (default: all)")
+    s.add_argument("--sample", type=int, default=1000, help="architectures sampled without replacement (default 1000)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the sample, the batch and the weights (default 0)")
+    s.add_argument("--table", required=True, help="NAS-Bench-201 ground truth: the CSV table, or a nats_bench/nas_201_api benchmark file")
+    s.add_argument("--archs", default="table", choices=("table", "reference"),
+                   help="sample from every arch of --table, or from the archs of --reference (default table)")
+    s.add_argument("--reference", default=None,
+                   help="NASLib zero-cost values (nb201_zero_cost_reference.json): correlate ours with theirs on shared archs")
+    s.add_argument("--bn-mode", default="train", choices=proxies.BN_MODES,
+                   help="BatchNorm mode while a data-dependent proxy scores (default train: batch statistics)")
+    s.add_argument("--top-k", type=int, default=10, help="k of precision@top-k (default 10; precision@top-10%% is always given)")
+    d = p.add_argument_group("data")
+    d.add_argument("--dataset", default="synthetic-cifar10", help=f"{', '.join(data.names())} (default synthetic-cifar10, needs no files)")
+    d.add_argument("--data", default="data", help="dataset directory: torchvision layout or train/ and test/ class folders (default ./data)")
+    d.add_argument("--batch-size", type=int, default=64, help="size of the one minibatch every proxy sees (default 64)")
+    d.add_argument("--train-portion", type=float, default=1.0, help="fraction of the training set the batch is drawn from (default 1)")
+    r = p.add_argument_group("run")
+    r.add_argument("--out", default=None, help="run directory (default runs/correlate-<space>-seed<seed>-n<sample>)")
+    r.add_argument("--force", action="store_true", help="start over in an existing --out instead of continuing it")
+    r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    r.add_argument("--log-every", type=int, default=50, help="TensorBoard running correlations every N archs (default 50)")
+    r.add_argument("--config", default=None, help="YAML file of flag defaults; command-line flags override it")
+    return p
+
+
+class _ContinuedRun(RunDir):
+    """An existing run dir reopened to continue its study (its config matched)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+
+def _proxy_list(text: str) -> list:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise UsageError("--proxies is empty; give comma-separated names")
+    if len(set(names)) != len(names):
+        raise UsageError(f"--proxies names a proxy twice: {text}")
+    return [proxies.get(n) for n in names]
+
+
+def _choose_archs(args, table, reference: dict | None) -> list[str]:
+    if args.archs == "reference":
+        if reference is None:
+            raise UsageError("--archs reference needs --reference FILE")
+        pool = [a for a in reference if a in table]
+    else:
+        pool = sorted(table.archs())
+    if args.sample < 1:
+        raise UsageError(f"--sample must be at least 1, got {args.sample}")
+    rng = np.random.default_rng(args.seed)
+    pick = rng.choice(len(pool), size=min(args.sample, len(pool)), replace=False)
+    return [pool[i] for i in pick]
+
+
+def _read_reference(path: str) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"--reference {path}: no such file")
+    return json.loads(p.read_text())
+
+
+def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
+    """A fresh run dir, or the existing one with its measurements when it ran the same study."""
+    out = Path(args.out)
+    old_config, old_scores = out / "config.yaml", out / "scores.jsonl"
+    if not args.force and old_config.is_file() and old_scores.is_file():
+        old = yaml.safe_load(old_config.read_text()) or {}
+        diff = [k for k in IDENTITY if old.get(k) != config.get(k)]
+        if diff:
+            raise RunDirExistsError(f"run dir {out} holds a different study (differs in {', '.join(diff)}); "
+                                    "pass --force to overwrite it or --out to choose another")
+        records, text = [], old_scores.read_text(encoding="utf-8")
+        for line in text.splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line cut short by a crash: that arch is measured again
+        run = _ContinuedRun(out)
+        kept = "".join(json.dumps(r, allow_nan=True) + "\n" for r in records)
+        if kept != text:  # drop the partial line, so appending continues a well-formed file
+            run.write_text("scores.jsonl", kept)
+        return run, records
+    return RunDir(out, force=args.force), []
+
+
+def correlations(score: np.ndarray, acc: np.ndarray, top_k: int) -> dict[str, float]:
+    """ρ and τ over all archs and over the top 10 % by accuracy, precision@top-10% and @top-k.
+
+    `score` is oriented (higher = predicted better); NaN scores are left out.
+    """
+    ok = np.isfinite(score)
+    s, a = score[ok], acc[ok]
+    out = {"n": int(ok.sum()), "nan": int((~ok).sum())}
+    if len(s) < 3:
+        return out | {k: math.nan for k in ("spearman", "kendall", "spearman_top10", "kendall_top10",
+                                             "precision_top10pct", "precision_top_k")}
+    constant = np.ptp(s) == 0
+    out["spearman"] = math.nan if constant else float(stats.spearmanr(s, a).statistic)
+    out["kendall"] = math.nan if constant else float(stats.kendalltau(s, a).statistic)
+    top = np.argsort(-a, kind="stable")[: max(3, math.ceil(0.1 * len(a)))]
+    constant = np.ptp(s[top]) == 0  # rank correlation is undefined on constant scores
+    out["spearman_top10"] = math.nan if constant else float(stats.spearmanr(s[top], a[top]).statistic)
+    out["kendall_top10"] = math.nan if constant else float(stats.kendalltau(s[top], a[top]).statistic)
+    out["precision_top10pct"] = _precision(s, a, max(1, math.ceil(0.1 * len(a))))
+    out["precision_top_k"] = _precision(s, a, min(top_k, len(a)))
+    return out
+
+
+def _precision(score: np.ndarray, acc: np.ndarray, k: int) -> float:
+    """|top-k by score ∩ top-k by accuracy| / k (ties broken by position, stable)."""
+    by_score = set(np.argsort(-score, kind="stable")[:k].tolist())
+    by_acc = set(np.argsort(-acc, kind="stable")[:k].tolist())
+    return len(by_score & by_acc) / k
+
+
+def _oriented(proxy, values: Sequence[float]) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    return v if proxy.higher_is_better else -v
+
+
+def _scatter_png(proxy, scores: np.ndarray, acc: np.ndarray, rho: float, n_archs: int, title: str) -> bytes:
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    ok = np.isfinite(scores)
+    ax.scatter(scores[ok], acc[ok], s=6, alpha=0.6)
+    pos = scores[ok]
+    if len(pos) and (pos > 0).all() and pos.max() / pos.min() > 1e3:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{proxy.name} ({'higher' if proxy.higher_is_better else 'lower'} is better)")
+    ax.set_ylabel("CIFAR-10 test accuracy (%)")
+    ax.set_title(f"{title}: Spearman {rho:.3f}, n={n_archs}", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _write_csv(run: RunDir, name: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    run.write_text(name, buf.getvalue())
+
+
+def _fmt(x: float) -> str:
+    return "   nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:6.3f}"
+
+
+def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: dict | None, top_k: int,
+            writer=None, title: str = "") -> tuple[list[dict], list[dict] | None]:
+    """Combine, correlate, write the CSVs, PNGs and TensorBoard scalars.
+
+    Returns the correlation rows and, with a reference, the rows of the NASLib comparison."""
+    archs = [r["arch"] for r in records]
+    measured = [r["parts"] for r in records]
+    acc = {d: np.array([table.test_accuracy(a, d) for a in archs]) for d in DATASETS}
+    rows, score_cols = [], {}
+    for proxy in chosen:
+        raw = np.asarray(proxy.combine(measured), dtype=float)
+        score_cols[proxy.name] = raw
+        for d in DATASETS:
+            c = correlations(_oriented(proxy, raw), acc[d], top_k)
+            rows.append({"proxy": proxy.name, "dataset": d, "higher_is_better": proxy.higher_is_better, **c})
+            if writer is not None:
+                for k, v in c.items():
+                    if k not in ("n", "nan") and not math.isnan(v):
+                        writer.add_scalar(f"correlation/{d}/{proxy.name}/{k}", v, len(archs))
+        rho = next(r["spearman"] for r in rows if r["proxy"] == proxy.name and r["dataset"] == "cifar10")
+        _write_png(run, f"scatter_{proxy.name}.png", _scatter_png(proxy, raw, acc["cifar10"], rho, len(archs), title))
+    _write_csv(run, "correlation.csv", rows)
+    _write_csv(run, "proxy_scores.csv", [
+        {"arch": a, **{f"{d}_test": acc[d][i] for d in DATASETS}, **{n: v[i] for n, v in score_cols.items()}}
+        for i, a in enumerate(archs)])
+    ref_rows = None
+    if reference is not None:
+        ref_rows = reference_check(chosen, archs, score_cols, reference, acc["cifar10"])
+        _write_csv(run, "reference.csv", ref_rows)
+    return rows, ref_rows
+
+
+def _write_png(run: RunDir, name: str, png: bytes) -> None:
+    """Atomic binary write (write, then rename), like RunDir's text files."""
+    import os
+    import tempfile
+
+    target = run.path / name
+    fd, tmp = tempfile.mkstemp(dir=run.path, prefix=f".{name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(png)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def reference_check(chosen: list, archs: list[str], score_cols: dict, reference: dict, acc10: np.ndarray) -> list[dict]:
+    """On the archs NASLib also scored: Spearman of our values with theirs, and each side's ρ with accuracy."""
+    rows = []
+    shared = [i for i, a in enumerate(archs) if a in reference]
+    for proxy in chosen:
+        theirs_name = NASLIB_NAMES.get(proxy.name)
+        if theirs_name is None or len(shared) < 3:
+            continue
+        ours = score_cols[proxy.name][shared]
+        theirs = np.array([reference[archs[i]]["cifar10"][theirs_name] for i in shared], dtype=float)
+        ok = np.isfinite(ours) & np.isfinite(theirs)
+        rows.append({"proxy": proxy.name, "naslib_name": theirs_name, "n": int(ok.sum()),
+                     "spearman_ours_vs_naslib": float(stats.spearmanr(ours[ok], theirs[ok]).statistic),
+                     "spearman_ours_vs_cifar10": float(stats.spearmanr(_oriented(proxy, ours[ok]),
+                                                                       acc10[shared][ok]).statistic),
+                     "spearman_naslib_vs_cifar10": float(stats.spearmanr(theirs[ok], acc10[shared][ok]).statistic)})
+    return rows
+
+
+def print_table(rows: list[dict], reference_rows: list[dict] | None, n: int, file=sys.stdout) -> None:
+    by = {(r["proxy"], r["dataset"]): r for r in rows}
+    names = list(dict.fromkeys(r["proxy"] for r in rows))
+    ref = {r["proxy"]: r for r in reference_rows or []}
+    print(f"\nRank correlation with NAS-Bench-201 test accuracy ({n} archs; top10 = best 10 % by accuracy)",
+          file=file)
+    head = (f"{'proxy':<15} {'dir':>4} {'nan':>4} | {'C10 ρ':>6} {'C10 τ':>6} {'ρ@10%':>6} {'P@10%':>6} {'P@k':>6} | "
+            f"{'C100 ρ':>6} {'IN16 ρ':>6}" + (f" | {'ρ(ours,NASLib)':>14}" if ref else ""))
+    print(head, file=file)
+    print("-" * len(head), file=file)
+    for name in names:
+        c10, c100, in16 = by[(name, "cifar10")], by[(name, "cifar100")], by[(name, "imagenet16_120")]
+        line = (f"{name:<15} {'+' if c10['higher_is_better'] else '-':>4} {c10['nan']:>4} | "
+                f"{_fmt(c10.get('spearman'))} {_fmt(c10.get('kendall'))} {_fmt(c10.get('spearman_top10'))} "
+                f"{_fmt(c10.get('precision_top10pct'))} {_fmt(c10.get('precision_top_k'))} | "
+                f"{_fmt(c100.get('spearman'))} {_fmt(in16.get('spearman'))}")
+        if ref:
+            line += f" | {_fmt(ref[name]['spearman_ours_vs_naslib']) if name in ref else '     -':>14}"
+        print(line, file=file)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parse(parser, argv)
+        spaces.get(args.space)
+        if args.space != "nb201":
+            raise UsageError(f"--space {args.space} has no ground-truth table here; correlate supports nb201")
+        chosen = _proxy_list(args.proxies)
+        for flag in ("batch_size", "log_every", "top_k"):
+            if getattr(args, flag) < 1:
+                raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+        if not Path(args.table).exists():
+            raise UsageError(f"--table {args.table}: no such file")
+        table = open_table(args.table)
+        reference = _read_reference(args.reference) if args.reference else None
+        archs = _choose_archs(args, table, reference)
+        device = devices.resolve(args.device)
+        num_classes = data.num_classes(args.dataset)
+        pool = data.search_dataset(args.dataset, args.data, args.train_portion)
+        batch = next(data.BatchSource(pool, args.batch_size, device).take(args.seed, 1))
+        args.out = args.out or f"runs/correlate-{args.space}-seed{args.seed}-n{args.sample}"
+        config = {k: v for k, v in vars(args).items() if k != "config"}
+        config.update(proxies=",".join(p.name for p in chosen), device=str(device), num_classes=num_classes,
+                      network_size={"C": 16, "N": 5}, sampled=len(archs), ptnas_version=__version__,
+                      torch_version=str(torch.__version__), python=platform.python_version(),
+                      command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
+        run, records = _open_run(args, config)
+    except (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, ValueError,
+            FileNotFoundError, ModuleNotFoundError) as e:
+        fail(PROG, str(e))
+
+    if not records:
+        run.write_yaml("config.yaml", config)
+    space = spaces.get(args.space)
+    evaluator = ZeroCostEvaluator(chosen, lambda g: space.network(g, num_classes=num_classes, C=16, N=5), batch,
+                                  bn_mode=args.bn_mode, init_seed=args.seed, device=device)
+    done = {r["arch"] for r in records}
+    todo = [a for a in archs if a not in done]
+    if records:
+        print(f"continuing {run.path}: {len(done)} of {len(archs)} archs already measured", file=sys.stderr)
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(log_dir=str(run.path / "events"))
+    stream = open(run.path / "scores.jsonl", "a", encoding="utf-8")
+    try:
+        for arch in tqdm(todo, desc="archs", initial=len(done), total=len(archs)):
+            record = {"arch": arch, **evaluator.measure(arch)}
+            stream.write(json.dumps(record, allow_nan=True) + "\n")
+            stream.flush()
+            records.append(record)
+            if len(records) % args.log_every == 0:
+                _running_scalars(writer, chosen, records, table)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; {len(records)} archs are in {run.path / 'scores.jsonl'}: "
+              "run the same command again to continue", file=sys.stderr)
+        return 130
+    finally:
+        stream.close()
+
+    order = {a: i for i, a in enumerate(archs)}
+    records = sorted((r for r in records if r["arch"] in order), key=lambda r: order[r["arch"]])
+    title = f"{args.dataset} batch {args.batch_size}, bn {args.bn_mode}"
+    rows, ref_rows = analyse(run, chosen, records, table, reference, args.top_k, writer, title)
+    writer.close()
+    print_table(rows, ref_rows, len(records))
+    print(f"\nrun dir: {run.path}")
+    return 0
+
+
+def _running_scalars(writer, chosen: list, records: list[dict], table) -> None:
+    """Spearman ρ with CIFAR-10 test accuracy so far, per proxy (x = archs measured)."""
+    acc = np.array([table.test_accuracy(r["arch"], "cifar10") for r in records])
+    measured = [r["parts"] for r in records]
+    for proxy in chosen:
+        c = correlations(_oriented(proxy, proxy.combine(measured)), acc, 10)
+        if not math.isnan(c["spearman"]):
+            writer.add_scalar(f"running/cifar10/{proxy.name}/spearman", c["spearman"], len(records))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

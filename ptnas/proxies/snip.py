@@ -1,0 +1,16 @@
+"""snip (Lee et al., ICLR 2019), as a zero-cost proxy (Abdelfattah et al., ICLR 2021, Eq. 1).
+
+Connection sensitivity summed over the network: S = Σ over conv/linear weights of |W ⊙ ∂L/∂W|, L the
+cross-entropy on one labelled minibatch.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from ptnas.proxies.base import Batch
+from ptnas.proxies.gradients import loss_gradients
+
+
+def snip(model: nn.Module, batch: Batch) -> float:
+    return sum((layer.weight.detach() * g).abs().sum().item()
+               for layer, g in loss_gradients(model, batch) if g is not None)
