@@ -5,19 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from ptnas.evaluators.macro_table import MacroTable
-from ptnas.evaluators.nb201_table import NB201Table
+from ptnas.evaluators.nb201_table import NATSBenchTable, NB201Table, open_table
 from ptnas.registry import Registry
 
-_TABLES: Registry[type] = Registry("benchmark table space")
-_TABLES.register("nb201", NB201Table)
+_TABLES: Registry = Registry("benchmark table space")
+_TABLES.register("nb201", open_table)  # the CSV table, or the official API's benchmark file
 _TABLES.register("macro", MacroTable)
 
 table_spaces = _TABLES.names
 
 
-def table(space: str, path: str | Path) -> NB201Table | MacroTable:
+def table(space: str, path: str | Path) -> NB201Table | NATSBenchTable | MacroTable:
     """The benchmark table of `space` read from `path` (UnknownNameError for a space without one)."""
     return _TABLES.get(space)(path)
 
 
-__all__ = ["MacroTable", "NB201Table", "table", "table_spaces"]
+__all__ = ["MacroTable", "NATSBenchTable", "NB201Table", "table", "table_spaces"]

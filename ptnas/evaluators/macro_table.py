@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 FIELDS = ("test_acc", "mean_acc", "std", "params", "flops")
+DATASETS = ("cifar10",)  # the benchmark trained every architecture on CIFAR-10 only
 
 
 class MacroTable:
@@ -48,8 +49,10 @@ class MacroTable:
             raise KeyError(f"arch {str(arch)!r} is not in {self.path}") from None
         return {**row, "test_acc": list(row["test_acc"])}
 
-    def test_accuracy(self, arch) -> float:
+    def test_accuracy(self, arch, dataset: str = "cifar10") -> float:
         """Mean CIFAR-10 test accuracy (%) over the benchmark's 3 training seeds."""
+        if dataset not in DATASETS:
+            raise ValueError(f"NAS-Bench-Macro has CIFAR-10 accuracies only, not {dataset!r}")
         return float(self.lookup(arch)["mean_acc"])
 
     def rank(self, arch) -> int:
