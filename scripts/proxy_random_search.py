@@ -1,19 +1,21 @@
-"""Random search by a zero-cost proxy on a tabular benchmark, the baseline beside Zero-Cost-PT, and the
-proxies' rank correlation with the benchmark's accuracy.
+"""Random search by a zero-cost proxy on a tabular benchmark, with the same number of proxy evaluations
+as Zero-Cost-PT runs: the baseline beside `scripts/zcpt_benchmark.py`.
 
-1. A seeded pool of the table's architectures (`--pool` of them, or all) is scored once each: a fresh
-   standalone network at the benchmark's size (weights seeded by the arch's index in the pool), its own
-   minibatch of the search pool (the i-th batch of one seeded stream), every proxy of `--proxies`.
-   Scores go to <out>/scores.jsonl as they are computed; re-running continues where it stopped.
-2. Spearman ρ of each proxy with the table's test accuracy over the scored archs (scipy.stats).
-3. Random search, per seed and budget k: k archs drawn without replacement from the scored pool, the
-   best by `--select` kept. A uniform k-subset of a uniform random pool is a uniform k-subset of the
-   space, so each seed is a true best-of-k random search (seeds share the pool, so they are not
-   independent); k is capped at the pool size.
+The proxy values come from a `python -m ptnas.cli.correlate` run (its scores.jsonl: every sampled
+architecture as a fresh standalone network at the benchmark's size, scored on one fixed minibatch).
+For each seed and budget k, k architectures are drawn without replacement from the scored ones and the
+best by `--select` is kept. A uniform k-subset of a uniform random sample is a uniform k-subset of the
+space, so each seed is a best-of-k random search (seeds draw from one shared pool, so they are not fully
+independent; with the whole space scored they are). k is capped at the number scored.
 
+The budget of an order is what its ZC-PT run spent: every proxy evaluation of the search stage plus V
+per validated candidate (V = `--valid-batches` of those runs), read from each run's scores.jsonl:
+
+    python -m ptnas.cli.correlate --space macro --proxies nwot,synflow --sample 6561 --bn-mode eval \
+        --table ../shared/data/nas_bench_macro_cifar10.json --dataset cifar10 --data ../shared/data/cifar10-jpg \
+        --out runs/correlate_macro
     python scripts/proxy_random_search.py --space macro --table ../shared/data/nas_bench_macro_cifar10.json \
-        --data ../shared/data/cifar10-jpg --pool 1000 --budgets random=340,global-op-iter=1180 \
-        --out runs/random_search_macro -- --device cpu
+        --scores runs/correlate_macro --zcpt runs/zcpt_macro --valid-batches 100 --seeds 0,1,2,3
 """
 from __future__ import annotations
 
@@ -24,99 +26,79 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
-from scipy import stats
-from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ptnas import data, evaluators, proxies, spaces  # noqa: E402
-from ptnas.device import resolve  # noqa: E402
+from ptnas import evaluators, proxies
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line cut short by a crash
+    return records
+
+
+def zcpt_budget(run_dir: Path, valid_batches: int) -> int:
+    """Proxy evaluations of one ZC-PT run: search-stage scores + V per validated candidate."""
+    records = read_jsonl(run_dir / "scores.jsonl")
+    return sum(r["kind"] == "score" for r in records) + valid_batches * sum(r["kind"] == "validation" for r in records)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--space", default="macro", choices=evaluators.table_spaces())
     p.add_argument("--table", required=True, help="the space's benchmark table")
-    p.add_argument("--data", required=True, help="CIFAR-10 directory (torchvision or ImageFolder layout)")
-    p.add_argument("--dataset", default="cifar10")
-    p.add_argument("--out", required=True)
-    p.add_argument("--pool", type=int, default=1000, help="archs scored, a seeded sample of the table (0: all)")
-    p.add_argument("--pool-seed", type=int, default=0)
-    p.add_argument("--proxies", default="nwot,synflow")
-    p.add_argument("--select", default="nwot", help="the proxy random search selects by")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--bn-mode", default="eval", choices=proxies.BN_MODES, help="as search.py's default")
+    p.add_argument("--scores", required=True, help="a correlate run dir (its scores.jsonl)")
+    p.add_argument("--select", default="nwot", help="the proxy random search selects by (default nwot)")
     p.add_argument("--seeds", default="0,1,2,3")
-    p.add_argument("--budgets", default="", help="name=k,... proxy evaluations per random search")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--no-run", action="store_true", help="only analyse the archs already scored")
+    p.add_argument("--budgets", default="", help="name=k,... proxy evaluations per search")
+    p.add_argument("--zcpt", default=None, help="a zcpt_benchmark.py --out dir: one budget per order, from its runs")
+    p.add_argument("--valid-batches", type=int, default=100, help="V of the --zcpt runs (default 100)")
     args = p.parse_args()
 
     table = evaluators.table(args.space, args.table)
-    space = spaces.get(args.space)
-    chosen = [proxies.get(n) for n in args.proxies.split(",")]
-    archs = sorted(table.archs())
-    order = np.random.default_rng(args.pool_seed).permutation(len(archs))
-    pool = [archs[i] for i in order[: args.pool or len(archs)]]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    scores_path = out / "scores.jsonl"
-    scored = {}
-    if scores_path.exists():
-        for line in scores_path.read_text().splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                break  # a line cut short by a crash
-            scored[r["arch"]] = r
-
-    if not args.no_run:
-        device = resolve(args.device)
-        batches = data.BatchSource(data.search_dataset(args.dataset, args.data), args.batch_size, device)
-        stream = batches.stream(args.pool_seed)
-        with open(scores_path, "a") as f:
-            for i, arch in enumerate(tqdm(pool, desc="archs")):
-                batch = next(stream)  # arch i always gets the i-th batch, also when continuing
-                if arch in scored:
-                    continue
-                torch.manual_seed(i)
-                model = space.network(arch, num_classes=data.num_classes(args.dataset)).to(device)
-                record = {"arch": arch, "index": i, **{x.name: x(model, batch, bn_mode=args.bn_mode) for x in chosen}}
-                f.write(json.dumps(record) + "\n")
-                f.flush()
-                scored[arch] = record
-
-    done = [a for a in pool if a in scored]
-    acc = np.array([table.test_accuracy(a) for a in done])
-    all_acc = np.sort([table.test_accuracy(a) for a in archs])
-    rank = {a: 1 + len(all_acc) - int(np.searchsorted(all_acc, table.test_accuracy(a), side="right")) for a in done}
-    summary = {"pool": len(done), "of": len(archs), "spearman": {}, "random_search": {}}
-    print(f"\n{len(done)} of {len(pool)} pool archs scored (pool seed {args.pool_seed}, {len(archs)} in the table)")
-    for x in chosen:
-        v = np.array([scored[a][x.name] for a in done], dtype=float)
-        ok = np.isfinite(v)
-        rho = float(stats.spearmanr(v[ok] if x.higher_is_better else -v[ok], acc[ok]).statistic)
-        summary["spearman"][x.name] = {"rho": rho, "n": int(ok.sum())}
-        print(f"Spearman ρ({x.name}, test accuracy) = {rho:.3f} over {int(ok.sum())} archs")
-
     select = proxies.get(args.select)
-    sign = 1 if select.higher_is_better else -1
-    for budget in filter(None, args.budgets.split(",")):
-        name, _, k = budget.partition("=")
-        k = min(int(k), len(done))
+    scored = {r["arch"]: r["parts"][args.select] for r in read_jsonl(Path(args.scores) / "scores.jsonl")}
+    archs = sorted(scored)
+    every = np.sort([table.test_accuracy(a) for a in table.archs()])
+
+    def rank(arch: str) -> int:  # 1 = the most accurate of the whole table
+        return 1 + len(every) - int(np.searchsorted(every, table.test_accuracy(arch), side="right"))
+
+    budgets = {}
+    for item in filter(None, args.budgets.split(",")):
+        name, _, k = item.partition("=")
+        budgets[name] = int(k)
+    if args.zcpt:
+        for run_dir in sorted(Path(args.zcpt).glob("*-seed*")):
+            if (run_dir / "genotype.json").exists():
+                order = run_dir.name.rsplit("-seed", 1)[0]
+                k = zcpt_budget(run_dir, args.valid_batches)
+                if budgets.setdefault(order, k) != k:
+                    print(f"note: {order} runs spent different budgets; using {budgets[order]}", file=sys.stderr)
+
+    sign = 1.0 if select.higher_is_better else -1.0
+    summary = {"scored": len(archs), "of": len(every), "select": args.select, "random_search": {}}
+    print(f"{len(archs)} of {len(every)} archs scored by {args.select} in {args.scores}")
+    print("| budget | k | mean test accuracy | rank | archs |\n|---|---|---|---|---|")
+    for name, k in budgets.items():
+        k = min(k, len(archs))
         found = []
         for seed in map(int, args.seeds.split(",")):
-            draw = np.random.default_rng(seed).choice(len(done), size=k, replace=False)
-            best = max((done[i] for i in draw), key=lambda a: sign * np.nan_to_num(scored[a][args.select], nan=-np.inf))
-            found.append({"seed": seed, "arch": best, "test_accuracy": table.test_accuracy(best), "rank": rank[best]})
-        accs, ranks = [f["test_accuracy"] for f in found], [f["rank"] for f in found]
+            draw = np.random.default_rng(seed).choice(len(archs), size=k, replace=False)
+            best = max((archs[i] for i in draw), key=lambda a: np.nan_to_num(sign * scored[a], nan=-np.inf))
+            found.append({"seed": seed, "arch": best, "test_accuracy": table.test_accuracy(best), "rank": rank(best)})
         summary["random_search"][name] = {"k": k, "found": found}
-        print(f"random search best-of-{k} by {args.select} ({name}): test accuracy {statistics.mean(accs):.2f} ± "
-              f"{statistics.stdev(accs) if len(accs) > 1 else 0:.2f}, rank {statistics.mean(ranks):.0f} ± "
-              f"{statistics.stdev(ranks) if len(ranks) > 1 else 0:.0f}; archs {', '.join(f['arch'] for f in found)}")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        accs, ranks = [f["test_accuracy"] for f in found], [f["rank"] for f in found]
+        sd = statistics.stdev if len(found) > 1 else (lambda xs: 0.0)
+        print(f"| {name} | {k} | {statistics.mean(accs):.2f} ± {sd(accs):.2f} | {statistics.mean(ranks):.0f} ± "
+              f"{sd(ranks):.0f} | {', '.join(f['arch'] for f in found)} |")
+    (Path(args.scores) / f"random_search_{args.select}.json").write_text(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ def main() -> None:
                "--table", args.table, "--out", str(run_dir), "--force", *args.extra]
         with open(out / f"{order}-seed{seed}.log", "w") as log:
             try:
-                return run, subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=args.timeout).returncode
+                return run, subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=args.timeout,
+                                          check=False).returncode
             except subprocess.TimeoutExpired:
                 return run, "timeout"
 

@@ -34,10 +34,9 @@ import yaml
 from scipy import stats
 from tqdm import tqdm
 
-from ptnas import __version__, data, device as devices, proxies, spaces
+from ptnas import __version__, data, device as devices, evaluators, proxies, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
-from ptnas import evaluators
 from ptnas.evaluators import macro_table, nb201_table
 from ptnas.evaluators.zero_cost import ZeroCostEvaluator
 from ptnas.registry import UnknownNameError
