@@ -1,4 +1,5 @@
-"""`python -m ptnas.cli.correlate`: how well zero-cost proxies rank NAS-Bench-201 architectures.
+"""`python -m ptnas.cli.correlate`: how well zero-cost proxies rank the architectures of a benchmark
+with ground truth: NAS-Bench-201 (`--space nb201`) or NAS-Bench-Macro (`--space macro`).
 
 A seeded sample of architectures; each becomes a fresh standalone network (the benchmark's size,
 C=16, N=5) scored by every proxy on one fixed minibatch; then Spearman ρ and Kendall τ against each
@@ -33,10 +34,10 @@ import yaml
 from scipy import stats
 from tqdm import tqdm
 
-from ptnas import __version__, data, device as devices, proxies, spaces
+from ptnas import __version__, data, device as devices, evaluators, proxies, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
-from ptnas.evaluators.nb201_table import DATASETS, open_table
+from ptnas.evaluators import macro_table, nb201_table
 from ptnas.evaluators.zero_cost import ZeroCostEvaluator
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
@@ -44,6 +45,12 @@ from ptnas.rundir import RunDir, RunDirExistsError
 PROG = "python -m ptnas.cli.correlate"
 DEFAULT_PROXIES = ("synflow", "nwot", "jacob_cov", "snip", "grad_norm", "grasp", "fisher", "zen",
                    "params", "flops", "ntk_cond", "linear_regions", "tenas", "vote")
+# Per space: the benchmark's network size and the datasets its table has accuracies for.
+BENCHMARKS = {
+    "nb201": {"name": "NAS-Bench-201", "size": {"C": 16, "N": 5}, "datasets": nb201_table.DATASETS},
+    "macro": {"name": "NAS-Bench-Macro", "size": {"C": 32}, "datasets": macro_table.DATASETS},
+}
+DATASET_HEADS = {"cifar10": "C10", "cifar100": "C100", "imagenet16_120": "IN16"}
 # NASLib's names for our proxies in ../shared/data/nb201_zero_cost_reference.json.
 NASLIB_NAMES = {"synflow": "synflow", "jacob_cov": "jacov", "snip": "snip", "grad_norm": "grad_norm",
                 "grasp": "grasp", "fisher": "fisher", "params": "params", "flops": "flops"}
@@ -53,18 +60,20 @@ IDENTITY = ("space", "proxies", "sample", "seed", "archs", "table", "dataset", "
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog=PROG, description="Rank correlation of zero-cost proxies with NAS-Bench-201 accuracy.")
+    p = OneLineParser(prog=PROG, description="Rank correlation of zero-cost proxies with benchmark accuracy.")
     s = p.add_argument_group("study")
-    s.add_argument("--space", default="nb201", help="search space (nb201: the only one with a ground-truth table)")
+    s.add_argument("--space", default="nb201", help=f"search space with a ground-truth table: {', '.join(BENCHMARKS)} "
+                                                    "(default nb201)")
     s.add_argument("--proxies", default=",".join(DEFAULT_PROXIES),
                    help=f"comma-separated proxies, from: {', '.join(proxies.names())} (default: all)")
     s.add_argument("--sample", type=int, default=1000, help="architectures sampled without replacement (default 1000)")
     s.add_argument("--seed", type=int, default=0, help="seed of the sample, the batch and the weights (default 0)")
-    s.add_argument("--table", required=True, help="NAS-Bench-201 ground truth: the CSV table, or a nats_bench/nas_201_api benchmark file")
+    s.add_argument("--table", required=True, help="ground truth: nb201, the CSV table or a nats_bench/nas_201_api "
+                                                  "benchmark file; macro, nas_bench_macro_cifar10.json")
     s.add_argument("--archs", default="table", choices=("table", "reference"),
                    help="sample from every arch of --table, or from the archs of --reference (default table)")
     s.add_argument("--reference", default=None,
-                   help="NASLib zero-cost values (nb201_zero_cost_reference.json): correlate ours with theirs on shared archs")
+                   help="nb201: NASLib zero-cost values (nb201_zero_cost_reference.json): correlate ours with theirs on shared archs")
     s.add_argument("--bn-mode", default="train", choices=proxies.BN_MODES,
                    help="BatchNorm mode while a data-dependent proxy scores (default train: batch statistics)")
     s.add_argument("--top-k", type=int, default=10, help="k of precision@top-k (default 10; precision@top-10%% is always given)")
@@ -214,18 +223,19 @@ def _fmt(x: float) -> str:
 
 
 def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: dict | None, top_k: int,
-            writer=None, title: str = "") -> tuple[list[dict], list[dict] | None]:
+            writer=None, title: str = "", datasets: Sequence[str] = nb201_table.DATASETS
+            ) -> tuple[list[dict], list[dict] | None]:
     """Combine, correlate, write the CSVs, PNGs and TensorBoard scalars.
 
     Returns the correlation rows and, with a reference, the rows of the NASLib comparison."""
     archs = [r["arch"] for r in records]
     measured = [r["parts"] for r in records]
-    acc = {d: np.array([table.test_accuracy(a, d) for a in archs]) for d in DATASETS}
+    acc = {d: np.array([table.test_accuracy(a, d) for a in archs]) for d in datasets}
     rows, score_cols = [], {}
     for proxy in chosen:
         raw = np.asarray(proxy.combine(measured), dtype=float)
         score_cols[proxy.name] = raw
-        for d in DATASETS:
+        for d in datasets:
             c = correlations(_oriented(proxy, raw), acc[d], top_k)
             rows.append({"proxy": proxy.name, "dataset": d, "higher_is_better": proxy.higher_is_better, **c})
             if writer is not None:
@@ -236,7 +246,7 @@ def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: di
         _write_png(run, f"scatter_{proxy.name}.png", _scatter_png(proxy, raw, acc["cifar10"], rho, len(archs), title))
     _write_csv(run, "correlation.csv", rows)
     _write_csv(run, "proxy_scores.csv", [
-        {"arch": a, **{f"{d}_test": acc[d][i] for d in DATASETS}, **{n: v[i] for n, v in score_cols.items()}}
+        {"arch": a, **{f"{d}_test": acc[d][i] for d in datasets}, **{n: v[i] for n, v in score_cols.items()}}
         for i, a in enumerate(archs)])
     ref_rows = None
     if reference is not None:
@@ -280,22 +290,26 @@ def reference_check(chosen: list, archs: list[str], score_cols: dict, reference:
     return rows
 
 
-def print_table(rows: list[dict], reference_rows: list[dict] | None, n: int, file=sys.stdout) -> None:
+def print_table(rows: list[dict], reference_rows: list[dict] | None, n: int, file=None,
+                benchmark: str = "NAS-Bench-201") -> None:
+    file = file or sys.stdout  # looked up at call time, so redirected output (contextlib, pytest) gets it
     by = {(r["proxy"], r["dataset"]): r for r in rows}
     names = list(dict.fromkeys(r["proxy"] for r in rows))
+    others = [d for d in dict.fromkeys(r["dataset"] for r in rows) if d != "cifar10"]  # ρ only
     ref = {r["proxy"]: r for r in reference_rows or []}
-    print(f"\nRank correlation with NAS-Bench-201 test accuracy ({n} archs; top10 = best 10 % by accuracy)",
+    print(f"\nRank correlation with {benchmark} test accuracy ({n} archs; top10 = best 10 % by accuracy)",
           file=file)
-    head = (f"{'proxy':<15} {'dir':>4} {'nan':>4} | {'C10 ρ':>6} {'C10 τ':>6} {'ρ@10%':>6} {'P@10%':>6} {'P@k':>6} | "
-            f"{'C100 ρ':>6} {'IN16 ρ':>6}" + (f" | {'ρ(ours,NASLib)':>14}" if ref else ""))
+    head = (f"{'proxy':<15} {'dir':>4} {'nan':>4} | {'C10 ρ':>6} {'C10 τ':>6} {'ρ@10%':>6} {'P@10%':>6} {'P@k':>6}"
+            + (" | " + " ".join(f"{DATASET_HEADS[d] + ' ρ':>6}" for d in others) if others else "")
+            + (f" | {'ρ(ours,NASLib)':>14}" if ref else ""))
     print(head, file=file)
     print("-" * len(head), file=file)
     for name in names:
-        c10, c100, in16 = by[(name, "cifar10")], by[(name, "cifar100")], by[(name, "imagenet16_120")]
+        c10 = by[(name, "cifar10")]
         line = (f"{name:<15} {'+' if c10['higher_is_better'] else '-':>4} {c10['nan']:>4} | "
                 f"{_fmt(c10.get('spearman'))} {_fmt(c10.get('kendall'))} {_fmt(c10.get('spearman_top10'))} "
-                f"{_fmt(c10.get('precision_top10pct'))} {_fmt(c10.get('precision_top_k'))} | "
-                f"{_fmt(c100.get('spearman'))} {_fmt(in16.get('spearman'))}")
+                f"{_fmt(c10.get('precision_top10pct'))} {_fmt(c10.get('precision_top_k'))}"
+                + (" | " + " ".join(_fmt(by[(name, d)].get("spearman")) for d in others) if others else ""))
         if ref:
             line += f" | {_fmt(ref[name]['spearman_ours_vs_naslib']) if name in ref else '     -':>14}"
         print(line, file=file)
@@ -306,15 +320,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse(parser, argv)
         spaces.get(args.space)
-        if args.space != "nb201":
-            raise UsageError(f"--space {args.space} has no ground-truth table here; correlate supports nb201")
+        if args.space not in BENCHMARKS:
+            raise UsageError(f"--space {args.space} has no ground-truth table here; correlate supports "
+                             f"{', '.join(BENCHMARKS)}")
+        if args.reference and args.space != "nb201":
+            raise UsageError(f"--reference holds NASLib's NAS-Bench-201 values; it does not apply to --space {args.space}")
+        benchmark = BENCHMARKS[args.space]
         chosen = _proxy_list(args.proxies)
         for flag in ("batch_size", "log_every", "top_k"):
             if getattr(args, flag) < 1:
                 raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
         if not Path(args.table).exists():
             raise UsageError(f"--table {args.table}: no such file")
-        table = open_table(args.table)
+        table = evaluators.table(args.space, args.table)
         reference = _read_reference(args.reference) if args.reference else None
         archs = _choose_archs(args, table, reference)
         device = devices.resolve(args.device)
@@ -324,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out = args.out or f"runs/correlate-{args.space}-seed{args.seed}-n{args.sample}"
         config = {k: v for k, v in vars(args).items() if k != "config"}
         config.update(proxies=",".join(p.name for p in chosen), device=str(device), num_classes=num_classes,
-                      network_size={"C": 16, "N": 5}, sampled=len(archs), ptnas_version=__version__,
+                      network_size=benchmark["size"], sampled=len(archs), ptnas_version=__version__,
                       torch_version=str(torch.__version__), python=platform.python_version(),
                       command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
         run, records = _open_run(args, config)
@@ -335,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not records:
         run.write_yaml("config.yaml", config)
     space = spaces.get(args.space)
-    evaluator = ZeroCostEvaluator(chosen, lambda g: space.network(g, num_classes=num_classes, C=16, N=5), batch,
+    evaluator = ZeroCostEvaluator(chosen, lambda g: space.network(g, num_classes=num_classes, **benchmark["size"]), batch,
                                   bn_mode=args.bn_mode, init_seed=args.seed, device=device)
     done = {r["arch"] for r in records}
     todo = [a for a in archs if a not in done]
@@ -364,9 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     order = {a: i for i, a in enumerate(archs)}
     records = sorted((r for r in records if r["arch"] in order), key=lambda r: order[r["arch"]])
     title = f"{args.dataset} batch {args.batch_size}, bn {args.bn_mode}"
-    rows, ref_rows = analyse(run, chosen, records, table, reference, args.top_k, writer, title)
+    rows, ref_rows = analyse(run, chosen, records, table, reference, args.top_k, writer, title, benchmark["datasets"])
     writer.close()
-    print_table(rows, ref_rows, len(records))
+    print_table(rows, ref_rows, len(records), benchmark=benchmark["name"])
     print(f"\nrun dir: {run.path}")
     return 0
 

@@ -27,11 +27,10 @@ import numpy as np
 import torch
 import yaml
 
-from ptnas import __version__, data, device as devices, proxies, selectors, spaces
+from ptnas import __version__, data, device as devices, evaluators, proxies, selectors, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
 from ptnas.event_files import summary_writer
-from ptnas.evaluators.nb201_table import NB201Table
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
 from ptnas.search_log import SearchLog
@@ -111,13 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--op-set", default=None,
                    help="darts: a RobustDARTS op set s1, s2, s3 or s4 instead of the DARTS primitives")
     n.add_argument("--no-prefix-cache", action="store_true",
-                   help="mobilenet: recompute every block on every forward instead of reusing the unchanged prefix")
+                   help="mobilenet, macro: recompute every block on every forward instead of reusing the unchanged prefix")
     r = p.add_argument_group("run")
     r.add_argument("--out", default=None, help="run directory (default runs/<space>-<selector>-<order>-seed<seed>-<time>)")
     r.add_argument("--force", action="store_true", help="overwrite the run files in an existing --out")
     r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     r.add_argument("--config", default=None, help="YAML file of flag defaults; command-line flags override it")
-    r.add_argument("--table", default=None, help="NAS-Bench-201 table (CSV) to report the found genotype's benchmark accuracy")
+    r.add_argument("--table", default=None,
+                   help="benchmark table to report the found genotype's ground truth: nb201, NAS-Bench-201 CSV "
+                        "(test accuracy); macro, NAS-Bench-Macro JSON (mean test accuracy, rank, params, FLOPs)")
     return p
 
 
@@ -136,7 +137,8 @@ def _supernet_options(args: argparse.Namespace, space) -> dict:
         if key not in space.supernet_options:
             flag = {"prefix_cache": "no_prefix_cache"}.get(key, key).replace("_", "-")
             users = [n for n in spaces.names() if key in spaces.get(n).supernet_options]
-            raise UsageError(f"--{flag} applies to the {', '.join(users)} space, not {args.space}")
+            raise UsageError(f"--{flag} applies to the {' and '.join(users)} space{'s' if len(users) > 1 else ''}, "
+                             f"not {args.space}")
     return options
 
 
@@ -191,8 +193,8 @@ def _check_args(args: argparse.Namespace) -> None:
             raise UsageError(f"--train-portion must be in (0, 1) for bilevel training (weights on it, α on the rest), "
                              f"got {args.train_portion}")
     if args.table is not None:
-        if args.space != "nb201":
-            raise UsageError(f"--table works with --space nb201, not {args.space}")
+        if args.space not in evaluators.table_spaces():
+            raise UsageError(f"--table works with --space {' or '.join(evaluators.table_spaces())}, not {args.space}")
         if not Path(args.table).is_file():
             raise UsageError(f"--table {args.table}: no such file")
 
@@ -225,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         num_classes = data.num_classes(args.dataset)
         _seed_everything(args.seed)
         net = space.supernet(num_classes=num_classes, **size, **options).to(device)
-        table = NB201Table(args.table) if args.table else None
+        table = evaluators.table(args.space, args.table) if args.table else None
         supernet_state = checkpoint.load(args.supernet) if args.supernet else None
         out = Path(args.out or (f"runs/{args.space}-{args.selector}-{args.order}-seed{args.seed}-"
                                 f"{datetime.datetime.now():%Y%m%d-%H%M%S}"))
@@ -292,14 +294,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         summary["proxy"] = args.proxy
     if table is not None:
-        summary["benchmark"] = {"table": str(args.table), "test_accuracy": table.lookup(result.genotype)}
+        summary["benchmark"] = {"table": str(args.table), **table.report(result.genotype)}
     run.write_json("genotype.json", summary)
     run.write_text("genotype.txt", str(result.genotype) + "\n")
 
     print(f"genotype: {result.genotype}")
     if table is not None:
-        acc = summary["benchmark"]["test_accuracy"]
-        print("NAS-Bench-201 test accuracy: " + ", ".join(f"{k} {v:.2f}%" for k, v in acc.items()))
+        print(table.describe(result.genotype))
     print(f"run dir: {run.path}")
     return 0
 

@@ -37,7 +37,17 @@ def count_params(arch, dataset: str = "cifar10") -> int:
     return sum(p.numel() for p in net.parameters())
 
 
-class NB201Table:
+class _Reports:
+    """What a search run records and prints about its genotype (`search.py --table`)."""
+
+    def report(self, arch) -> dict:
+        return {"test_accuracy": self.lookup(arch)}
+
+    def describe(self, arch) -> str:
+        return "NAS-Bench-201 test accuracy: " + ", ".join(f"{k} {v:.2f}%" for k, v in self.lookup(arch).items())
+
+
+class NB201Table(_Reports):
     """The CSV table: test accuracy per dataset, optional validation accuracy and params columns."""
 
     def __init__(self, path: str | Path):
@@ -95,7 +105,7 @@ class NB201Table:
             raise KeyError(f"arch {str(arch)!r} is not in {self.path}") from None
 
 
-class NATSBenchTable:
+class NATSBenchTable(_Reports):
     """The official API: `nats_bench` (NATS-Bench topology, 'tss') or `nas_201_api` (NAS-Bench-201).
 
     path: the benchmark file (or, for nats_bench's fast mode, its directory).

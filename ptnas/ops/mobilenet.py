@@ -8,6 +8,7 @@ block (the residual path is all that is left; only offered where the block keeps
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -32,17 +33,19 @@ class ConvBNReLU6(nn.Sequential):
 
 class MBConv(nn.Module):
     """Inverted residual conv: 1×1 expansion to round(C_in·e) (skipped for e=1), BN, ReLU6; depthwise
-    k×k with the stride, BN, ReLU6; linear 1×1 projection, BN. The residual shortcut lives in the block."""
+    k×k with the stride, BN, ReLU6; linear 1×1 projection, BN. The residual shortcut lives in the block.
+    `activation` and `bn_eps` default to ProxylessNAS' (ReLU6, 1e-3); NAS-Bench-Macro uses ReLU, 1e-5."""
 
-    def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, expansion: int):
+    def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, expansion: int, *,
+                 activation: Callable[[], nn.Module] = nn.ReLU6, bn_eps: float = BN_EPS):
         super().__init__()
         mid = round(C_in * expansion)
         self.inverted_bottleneck = None if expansion == 1 else nn.Sequential(
-            nn.Conv2d(C_in, mid, 1, bias=False), nn.BatchNorm2d(mid, eps=BN_EPS), nn.ReLU6(inplace=False))
+            nn.Conv2d(C_in, mid, 1, bias=False), nn.BatchNorm2d(mid, eps=bn_eps), activation())
         self.depth_conv = nn.Sequential(
             nn.Conv2d(mid, mid, kernel_size, stride=stride, padding=kernel_size // 2, groups=mid, bias=False),
-            nn.BatchNorm2d(mid, eps=BN_EPS), nn.ReLU6(inplace=False))
-        self.point_linear = nn.Sequential(nn.Conv2d(mid, C_out, 1, bias=False), nn.BatchNorm2d(C_out, eps=BN_EPS))
+            nn.BatchNorm2d(mid, eps=bn_eps), activation())
+        self.point_linear = nn.Sequential(nn.Conv2d(mid, C_out, 1, bias=False), nn.BatchNorm2d(C_out, eps=bn_eps))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.inverted_bottleneck is not None:

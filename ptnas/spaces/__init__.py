@@ -1,7 +1,8 @@
-"""Search spaces by name: `spaces.get("nb201" | "darts" | "mobilenet")`, `spaces.names()`."""
+"""Search spaces by name: `spaces.get("nb201" | "darts" | "mobilenet" | "macro")`, `spaces.names()`."""
 from ptnas.registry import Registry
 from ptnas.spaces.base import SearchSpace
 from ptnas.spaces.darts import DartsSpace
+from ptnas.spaces.macro import MacroSpace
 from ptnas.spaces.mobilenet import MobileNetSpace
 from ptnas.spaces.nb201 import NB201Space
 
@@ -9,6 +10,7 @@ _REGISTRY: Registry[SearchSpace] = Registry("space")
 _REGISTRY.register("nb201", NB201Space())
 _REGISTRY.register("darts", DartsSpace())
 _REGISTRY.register("mobilenet", MobileNetSpace())
+_REGISTRY.register("macro", MacroSpace())
 
 get = _REGISTRY.get
 names = _REGISTRY.names

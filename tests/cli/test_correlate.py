@@ -151,3 +151,31 @@ def test_correlation_statistics_by_hand():
         warnings.simplefilter("error")
         flat = correlate.correlations(np.ones(12), acc, 3)
     assert np.isnan(flat["spearman"]) and np.isnan(flat["spearman_top10"])
+
+
+# ---- NAS-Bench-Macro ---------------------------------------------------------------------------
+def test_macro_study_correlates_with_the_benchmark_json(tmp_path, capsys):
+    """A macro table whose accuracy is each key's parameter count (of the benchmark's C=32 network):
+    the params proxy then ranks exactly, and the table has CIFAR-10 only."""
+    from ptnas import spaces
+
+    keys = ["".join(k) for k in itertools.islice(itertools.product("012", repeat=8), 0, 6561, 547)]  # 12 keys
+    macro = spaces.get("macro")
+    params = {k: sum(p.numel() for p in macro.network(k).parameters()) for k in keys}
+    table = tmp_path / "macro.json"
+    table.write_text(json.dumps({k: {"test_acc": [n] * 3, "mean_acc": float(n), "std": 0.0, "params": n, "flops": 1}
+                                 for k, n in params.items()}))
+    out = tmp_path / "macro_study"
+    argv = ["--space", "macro", "--proxies", "params,synflow", "--sample", "12", "--table", str(table),
+            "--batch-size", "2", "--device", "cpu", "--out", str(out)]
+    assert correlate.main(argv) == 0
+    rows = {(r["proxy"], r["dataset"]): r for r in read_csv(out / "correlation.csv")}
+    assert set(rows) == {("params", "cifar10"), ("synflow", "cifar10")}
+    assert float(rows[("params", "cifar10")]["spearman"]) == pytest.approx(1.0)
+    records = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    assert {r["arch"]: r["parts"]["params"] for r in records} == params  # the network at the benchmark's size
+    printed = capsys.readouterr().out
+    assert "Rank correlation with NAS-Bench-Macro test accuracy (12 archs" in printed and "C100" not in printed
+    with pytest.raises(SystemExit) as e:
+        correlate.main([*argv, "--reference", str(table), "--force"])
+    assert e.value.code == 2 and "does not apply to --space macro" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""Zero-Cost-PT and Zero-Cost-DISC with every edge order on the DARTS and MobileNet spaces, through the
-proposal driver and through `search.py` (tiny supernets, tiny inputs, tiny batches)."""
+"""Zero-Cost-PT and Zero-Cost-DISC with every edge order on the DARTS, MobileNet and NAS-Bench-Macro
+spaces, through the proposal driver and through `search.py` (tiny supernets, tiny inputs, tiny batches)."""
 from __future__ import annotations
 
 import itertools
@@ -15,8 +15,9 @@ from ptnas import proxies, selectors, spaces
 from ptnas.cli.search import main
 from ptnas.search_log import SearchLog
 from ptnas.selectors import orders
+from tests.conftest import shared_data
 
-DARTS, MOBILENET = spaces.get("darts"), spaces.get("mobilenet")
+DARTS, MOBILENET, MACRO = spaces.get("darts"), spaces.get("mobilenet"), spaces.get("macro")
 COMBOS = [(o, s) for o in orders.names() for s in ("zc-pt", "zc-disc")]
 
 
@@ -106,6 +107,36 @@ def test_a_mobilenet_search_is_the_same_with_and_without_the_prefix_cache():
     assert cached_records == plain_records  # every score, decision and validation value identical
 
 
+@pytest.mark.parametrize("order_name, selector", COMBOS)
+def test_every_order_and_selector_runs_on_macro(order_name, selector):
+    torch.manual_seed(0)
+    net = MACRO.supernet(C=2)
+    result, records = run_search(MACRO, net, policy(selector, 8), orders.get(order_name), 8, proposals=1, C=2)
+    g = result.genotype
+    assert MACRO.parse(str(g)) == g and len(str(g)) == 8
+    decisions = [r for r in records if r["kind"] == "decision"]
+    assert sorted(r["edge"] for r in decisions) == net.edges()  # every layer decided once
+    assert str(g) == "".join(str(MACRO.ops.index(r["op"])) for r in sorted(decisions, key=lambda r: r["edge"]))
+    stages = [r["stage"] for r in records if r["kind"] == "score"]
+    every_open_pair_each_step = 3 * sum(range(1, 9))  # step k scores the 8 - k open layers × 3 ops
+    op_scores, order_scores = {  # (scores that decide an op, scores that only rank the layers)
+        "global-op-iter": (every_open_pair_each_step, 0), "global-edge-iter": (3 * 8, every_open_pair_each_step),
+        "global-op-once": (3 * 8, 3 * 8), "global-edge-once": (3 * 8, 3 * 8)}.get(order_name, (3 * 8, 0))
+    assert (stages.count("op"), stages.count("order")) == (op_scores, order_scores)
+    assert net.prefix_cache.stages_reused > 0
+
+
+def test_a_macro_search_is_the_same_with_and_without_the_prefix_cache():
+    runs = []
+    for cache in (True, False):
+        torch.manual_seed(0)
+        net = MACRO.supernet(C=2, prefix_cache=cache)
+        runs.append(run_search(MACRO, net, policy("zc-pt", 8), orders.get("global-op-iter"), 8, proposals=1, C=2))
+    (cached, cached_records), (plain, plain_records) = runs
+    assert cached.genotype == plain.genotype
+    assert cached_records == plain_records
+
+
 # ---- search.py ---------------------------------------------------------------------------------
 def cli(tmp_path: Path, *flags: str) -> Path:
     out = tmp_path / "run"
@@ -147,14 +178,53 @@ def test_search_py_on_mobilenet(tmp_path):
     assert heatmaps(out) == {"proposal_0/heatmap": 6}  # edges (blocks) × ops, one image per decision
 
 
+def macro_table(path: Path) -> Path:
+    """A NAS-Bench-Macro-format table of all 6,561 keys whose accuracy is the key's digit sum."""
+    rows = {"".join(k): {"test_acc": [sum(map(int, k))] * 3, "mean_acc": float(sum(map(int, k))), "std": 0.0,
+                         "params": int("".join(k), 3), "flops": 7}
+            for k in itertools.product("012", repeat=8)}
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def test_search_py_on_macro_with_the_table(tmp_path, capsys):
+    table = macro_table(tmp_path / "macro.json")
+    out = cli(tmp_path, "--space", "macro", "--selector", "zc-disc", "--order", "random", "--init-channels", "2",
+              "--table", str(table))
+    summary = json.loads((out / "genotype.json").read_text())
+    key = summary["genotype"]
+    assert summary["space"] == "macro" and MACRO.parse(key) and (out / "genotype.txt").read_text() == key + "\n"
+    accuracy = float(sum(map(int, key)))
+    assert summary["benchmark"]["test_accuracy"] == accuracy and summary["benchmark"]["params"] == int(key, 3)
+    assert summary["benchmark"]["rank"] == 1 + sum(sum(map(int, k)) > accuracy for k in itertools.product("012", repeat=8))
+    assert f"NAS-Bench-Macro CIFAR-10 test accuracy {accuracy:.2f}% (mean of 3)" in capsys.readouterr().out
+    assert heatmaps(out) == {"proposal_0/heatmap": 8}
+    records = [json.loads(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    assert sorted(r["edge"] for r in records if r["kind"] == "decision") == [f"layer{k}" for k in range(8)]
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["space"] == "macro" and config["supernet_size"] == {"C": 2}
+
+
+def test_search_py_on_macro_with_real_cifar10_images_and_the_benchmark(tmp_path):
+    images, table = shared_data("cifar10-jpg"), shared_data("nas_bench_macro_cifar10.json")
+    out = cli(tmp_path, "--space", "macro", "--order", "global-op-iter", "--init-channels", "2",
+              "--dataset", "cifar10", "--data", str(images), "--table", str(table))
+    benchmark = json.loads((out / "genotype.json").read_text())["benchmark"]
+    assert 1 <= benchmark["rank"] <= 6561 and benchmark["of"] == 6561 and 40 < benchmark["test_accuracy"] < 94
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--space", "mobilenet", "--include-none"], "--include-none applies to the darts space, not mobilenet"),
     (["--space", "nb201", "--op-set", "s1"], "--op-set applies to the darts space, not nb201"),
-    (["--space", "darts", "--no-prefix-cache"], "--no-prefix-cache applies to the mobilenet space, not darts"),
+    (["--space", "darts", "--no-prefix-cache"], "--no-prefix-cache applies to the mobilenet and macro spaces, not darts"),
     (["--space", "darts", "--include-none", "--op-set", "s2"], "include_none applies to the full DARTS op set"),
     (["--space", "darts", "--op-set", "s7"], "unknown DARTS op set 's7'; choose from: s1, s2, s3, s4"),
     (["--space", "mobilenet", "--layers", "5"], "must be in 1..4, got 5"),
     (["--space", "darts", "--init-channels", "3"], "needs an even C >= 2"),
+    (["--space", "macro", "--layers", "2"], "--layers does not apply to the macro space"),
+    (["--space", "macro", "--init-channels", "0"], "C (the stem width) must be a positive integer, got 0"),
+    (["--space", "darts", "--table", __file__], "--table works with --space nb201 or macro, not darts"),
+    (["--space", "macro", "--table", __file__], "is not a NAS-Bench-Macro table: not JSON"),
 ])
 def test_bad_space_options_exit_2_with_one_line(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as info:
@@ -170,3 +240,4 @@ def test_size_flag_help_names_every_space():
     helps = {a.dest: a.help for a in build_parser()._actions}
     assert "nb201:" in helps["layers"] and "darts: number of cells" in helps["layers"]
     assert "mobilenet: searchable blocks per stage" in helps["layers"]
+    assert "macro: stem width C" in helps["init_channels"] and "macro" not in helps["layers"]
