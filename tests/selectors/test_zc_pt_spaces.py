@@ -21,15 +21,6 @@ DARTS, MOBILENET, MACRO = spaces.get("darts"), spaces.get("mobilenet"), spaces.g
 COMBOS = [(o, s) for o in orders.names() for s in ("zc-pt", "zc-disc")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run faster on one thread, and far faster on a shared, busy CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def stream(size: int, seed: int):
     g = torch.Generator().manual_seed(seed)
     while True:

@@ -11,15 +11,6 @@ SPACE = spaces.get("darts")
 V2 = SPACE.references()["darts_v2"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run faster on one thread, and far faster on a shared, busy CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # ---- genotypes -----------------------------------------------------------------------------------
 def test_references_round_trip_through_the_printed_text():
     refs = SPACE.references()

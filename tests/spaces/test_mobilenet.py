@@ -12,15 +12,6 @@ from ptnas.spaces.mobilenet import WIDTHS, MobileNetGenotype, block_specs, width
 SPACE = spaces.get("mobilenet")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run faster on one thread, and far faster on a shared, busy CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def n_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -16,15 +16,6 @@ from ptnas.supernet import ChainSupernet, MixedOp
 SPACE = spaces.get("mobilenet")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks run faster on one thread, and far faster on a shared, busy CPU."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def twin_supernets(layers: int = 2):
     """The same MobileNet supernet (same weights), with and without the prefix cache."""
     torch.manual_seed(0)
