@@ -13,74 +13,36 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
-import time
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ptnas import data, proxies, spaces  # noqa: E402
-from ptnas.device import resolve  # noqa: E402
-from ptnas.search_log import SearchLog  # noqa: E402
-from ptnas.selectors import ZeroCostPT, orders, search  # noqa: E402
+from zc_search import add_arguments, timed_search
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--order", default="random", help="edge order (default random, the reference code's order on DARTS)")
-    p.add_argument("--proxy", default="nwot")
-    p.add_argument("--proposals", type=int, default=1)
-    p.add_argument("--valid-batches", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
+    add_arguments(p, order="random", proposals=1, valid_batches=10)  # random: the reference code's order on DARTS
     p.add_argument("--init-channels", type=int, default=16)
     p.add_argument("--layers", type=int, default=8)
     p.add_argument("--include-none", action="store_true")
-    p.add_argument("--dataset", default="synthetic-cifar10")
-    p.add_argument("--data", default="../shared/data/cifar10-jpg")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve(args.device)
-    space = spaces.get("darts")
-    source = data.BatchSource(data.search_dataset(args.dataset, args.data), args.batch_size, device)
-    torch.manual_seed(0)
-    net = space.supernet(num_classes=10, C=args.init_channels, layers=args.layers,
-                         include_none=args.include_none).to(device)
-    counts = {"supernet": 0, "standalone": 0}
-    net.register_forward_pre_hook(lambda *a: counts.__setitem__("supernet", counts["supernet"] + 1))
-
-    def build(g):  # the validation stage's candidate: C=16, 8 cells, no auxiliary head
-        model = space.network(g, num_classes=10, C=args.init_channels, layers=args.layers)
-        model.register_forward_pre_hook(lambda *a: counts.__setitem__("standalone", counts["standalone"] + 1))
-        return model
-
-    valid = list(source.take(1, args.valid_batches))
-    selector = ZeroCostPT(proxies.get(args.proxy), source.stream(0), lambda: iter(valid), device=device)
-    log = SearchLog(None)
-    start = time.perf_counter()
-    result = search(net, selector, orders.get(args.order), args.proposals, build=build, seed=0, log=log)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - start
+    size = {"C": args.init_channels, "layers": args.layers}
+    # the validation stage's candidate: the supernet's size, no auxiliary head
+    net, _, _, run = timed_search(args, "darts", {**size, "include_none": args.include_none}, size)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stages = {}
-    for r in log.records:
+    for r in run.log.records:
         if r["kind"] == "score":
             stages[r["stage"]] = stages.get(r["stage"], 0) + 1
 
     print(f"DARTS ZC-PT  proxy={args.proxy} order={args.order} N={args.proposals} V={args.valid_batches} "
-          f"batch={args.batch_size} input=32x32 C={args.init_channels} layers={args.layers} "
-          f"ops/edge={len(net.candidates(net.edges()[0]))} device={device} threads={torch.get_num_threads()}")
-    print(f"genotype           {result.genotype}")
-    print(f"supernet forwards  {counts['supernet']}  (op scores {stages.get('op', 0)}, order scores "
+          f"batch={args.batch_size} bn={args.bn_mode} input=32x32 C={args.init_channels} layers={args.layers} "
+          f"ops/edge={len(net.candidates(net.edges()[0]))} device={run.device} threads={torch.get_num_threads()}")
+    print(f"genotype           {run.result.genotype}")
+    print(f"supernet forwards  {run.supernet_forwards}  (op scores {stages.get('op', 0)}, order scores "
           f"{stages.get('order', 0)}, topology scores {stages.get('topology', 0)})")
-    print(f"standalone fwd     {counts['standalone']}  (validation: {len(result.candidates)} candidate(s) × V)")
-    print(f"wall time          {wall:.1f} s   ({wall / max(counts['supernet'], 1):.2f} s per supernet forward, "
-          "scoring included)")
+    print(f"standalone fwd     {run.standalone_forwards}  (validation: {len(run.result.candidates)} candidate(s) × V)")
+    print(f"wall time          {run.wall_s:.1f} s   ({run.wall_s / max(run.supernet_forwards, 1):.2f} s per "
+          "supernet forward, scoring included)")
     print(f"peak RSS           {peak_mib:.0f} MiB")
 
 

@@ -16,66 +16,29 @@ import json
 import resource
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ptnas import data, proxies, spaces  # noqa: E402
-from ptnas.device import resolve  # noqa: E402
-from ptnas.search_log import SearchLog  # noqa: E402
-from ptnas.selectors import ZeroCostPT, orders, search  # noqa: E402
+from zc_search import add_arguments, timed_search
 
 
 def measure(args: argparse.Namespace, cache: bool) -> dict:
     """One search in this process; returns the figures as a dict."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve(args.device)
-    space = spaces.get("mobilenet")
-    source = data.BatchSource(data.search_dataset(args.dataset, args.data), args.batch_size, device)
-    torch.manual_seed(0)
-    net = space.supernet(num_classes=10, C=args.init_channels, layers=args.layers, prefix_cache=cache).to(device)
-    counts = {"supernet": 0, "standalone": 0}
-    net.register_forward_pre_hook(lambda *a: counts.__setitem__("supernet", counts["supernet"] + 1))
-
-    def build(g):
-        model = space.network(g, num_classes=10, C=args.init_channels, layers=args.layers)
-        model.register_forward_pre_hook(lambda *a: counts.__setitem__("standalone", counts["standalone"] + 1))
-        return model
-
-    valid = list(source.take(1, args.valid_batches))
-    selector = ZeroCostPT(proxies.get(args.proxy), source.stream(0), lambda: iter(valid), device=device)
-    log = SearchLog(None)
-    start = time.perf_counter()
-    result = search(net, selector, orders.get(args.order), args.proposals, build=build, seed=0, log=log)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    wall = time.perf_counter() - start
-    scores = json.dumps([r for r in log.records if r["kind"] in ("score", "validation")])
-    return {"cache": cache, "wall_s": wall, "supernet_forwards": counts["supernet"],
-            "standalone_forwards": counts["standalone"], "blocks_run": net.prefix_cache.stages_run,
+    size = {"C": args.init_channels, "layers": args.layers}
+    net, _, _, run = timed_search(args, "mobilenet", {**size, "prefix_cache": cache}, size)
+    scores = json.dumps([r for r in run.log.records if r["kind"] in ("score", "validation")])
+    return {"cache": cache, "wall_s": run.wall_s, "supernet_forwards": run.supernet_forwards,
+            "standalone_forwards": run.standalone_forwards, "blocks_run": net.prefix_cache.stages_run,
             "blocks_reused": net.prefix_cache.stages_reused,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "genotype": str(result.genotype), "scores_sha1": hashlib.sha1(scores.encode()).hexdigest(),
-            "threads": torch.get_num_threads(), "device": str(device)}
+            "genotype": str(run.result.genotype), "scores_sha1": hashlib.sha1(scores.encode()).hexdigest(),
+            "threads": torch.get_num_threads(), "device": str(run.device)}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--order", default="random", help="edge order (default random, the reference code's order)")
-    p.add_argument("--proxy", default="nwot")
-    p.add_argument("--proposals", type=int, default=1)
-    p.add_argument("--valid-batches", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
+    add_arguments(p, order="random", proposals=1, valid_batches=10)  # random: the reference code's order
     p.add_argument("--init-channels", type=int, default=32)
     p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--dataset", default="synthetic-cifar10")
-    p.add_argument("--data", default="../shared/data/cifar10-jpg")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     p.add_argument("--cache", choices=("on", "off", "both"), default="both")
     p.add_argument("--repeats", type=int, default=1, help="runs per setting, alternating off/on (default 1)")
     args, argv = p.parse_args(), sys.argv[1:]
@@ -90,7 +53,7 @@ def main() -> None:
             runs[mode].append(json.loads(done.stdout.strip().splitlines()[-1]))
     on, off = (min(runs[m], key=lambda r: r["wall_s"]) for m in ("on", "off"))
     print(f"MobileNet ZC-PT  proxy={args.proxy} order={args.order} N={args.proposals} V={args.valid_batches} "
-          f"batch={args.batch_size} input=32x32 C={args.init_channels} layers={args.layers} "
+          f"batch={args.batch_size} bn={args.bn_mode} input=32x32 C={args.init_channels} layers={args.layers} "
           f"device={on['device']} threads={on['threads']} repeats={args.repeats} (fastest shown)")
     print(f"genotype  {on['genotype']}")
     print("(stages = the stem and the searchable blocks of every supernet forward)")

@@ -10,55 +10,21 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from ptnas import data, proxies, spaces  # noqa: E402
-from ptnas.device import resolve  # noqa: E402
-from ptnas.selectors import ZeroCostPT, orders, search  # noqa: E402
+from zc_search import add_arguments, timed_search
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--order", default="global-op-iter")
-    p.add_argument("--proxy", default="nwot")
-    p.add_argument("--proposals", type=int, default=10)
-    p.add_argument("--valid-batches", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--bn-mode", default="eval")
-    p.add_argument("--dataset", default="synthetic-cifar10")
-    p.add_argument("--data", default="../shared/data/cifar10-jpg")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    add_arguments(p, order="global-op-iter", proposals=10, valid_batches=100)
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve(args.device)
-    space = spaces.get("nb201")
-    source = data.BatchSource(data.search_dataset(args.dataset, args.data), args.batch_size, device)
-    torch.manual_seed(0)
-    net = space.supernet(num_classes=10).to(device)
-    counts = {"supernet": 0, "standalone": 0}
-    net.register_forward_pre_hook(lambda *a: counts.__setitem__("supernet", counts["supernet"] + 1))
-
-    def build(g):
-        model = space.network(g, num_classes=10)
-        model.register_forward_pre_hook(lambda *a: counts.__setitem__("standalone", counts["standalone"] + 1))
-        return model
-
-    selector = ZeroCostPT(proxies.get(args.proxy), source.stream(0),
-                          source.fixed(1, args.valid_batches), bn_mode=args.bn_mode, device=device)
-    start = time.perf_counter()
-    result = search(net, selector, orders.get(args.order), args.proposals, build=build, seed=0)
-    wall = time.perf_counter() - start
+    net, source, build, run = timed_search(args, "nb201", {}, {})
+    result, wall, device = run.result, run.wall_s, run.device
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    measured = dict(counts)  # the floor's own passes below are not counted
+    measured = {"supernet": run.supernet_forwards, "standalone": run.standalone_forwards}
     # Floor: the same number of plain forwards, on batches already in memory.
     x = next(source.stream(2))[0]
     model = build(result.genotype).to(device)
