@@ -29,9 +29,10 @@ PartsSink = Callable[[dict], None]
 
 class _ZeroCost(Selector):
     def __init__(self, proxy: AnyProxy, batches: Iterator[Batch], valid_batches: Callable[[], Iterator[Batch]],
-                 bn_mode: str = "train", init_seed: int = 0, device: torch.device | str = "cpu",
+                 bn_mode: str = "eval", init_seed: int = 0, device: torch.device | str = "cpu",
                  progress: bool = False, on_parts: PartsSink | None = None):
         """proxy: the scoring function S. batches: endless stream, one batch per scoring pass.
+        bn_mode: BatchNorm mode while scoring; eval (default, as search.py) or train.
         valid_batches: returns the same V batches at every call (validation stage).
         init_seed: seed of each candidate's random initialisation in the validation stage.
         on_parts: called with {stage, proposal, pass, key, parts, value} for every candidate of a

@@ -92,7 +92,7 @@ def test_validation_sums_population_scores_over_the_batches():
         for g in genotypes:
             torch.manual_seed(0)
             models.append(build(g))
-        expected += proxies.score_population(tenas, models, b)
+        expected += proxies.score_population(tenas, models, b, bn_mode="eval")  # the selectors' default
     assert totals == list(expected)
 
 

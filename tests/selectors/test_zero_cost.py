@@ -35,7 +35,7 @@ def test_zc_pt_keeps_the_op_whose_removal_lowers_the_score_most(tiny_nb201):
     by_hand = {}
     for op in tiny_nb201.candidates(edge):
         with tiny_nb201.perturb(edge, op):
-            by_hand[op] = nwot(tiny_nb201, batch)
+            by_hand[op] = nwot(tiny_nb201, batch, bn_mode="eval")  # the selectors' default BN mode
     scores = make(ZeroCostPT).score_ops(tiny_nb201, [edge])
     assert scores == {(edge, o): v for o, v in by_hand.items()}
     selector = make(ZeroCostPT)
@@ -49,7 +49,7 @@ def test_zc_disc_keeps_the_op_whose_discretization_scores_highest(tiny_nb201):
     by_hand = {}
     for op in tiny_nb201.candidates("1<-0"):
         with discretized(tiny_nb201, "1<-0", op):
-            by_hand[op] = nwot(tiny_nb201, batch)
+            by_hand[op] = nwot(tiny_nb201, batch, bn_mode="eval")  # the selectors' default BN mode
     assert not tiny_nb201.is_decided("1<-0")  # the trial discretization was undone
     selector = make(ZeroCostDISC)
     scores = selector.score_ops(tiny_nb201, ["1<-0"])
@@ -86,7 +86,7 @@ def test_search_validates_every_unique_candidate_and_keeps_the_best():
     for c in result.candidates:
         torch.manual_seed(0)
         model = build(c.genotype)
-        total = sum(proxies.get("nwot")(model, b) for b in fixed_valid()())
+        total = sum(proxies.get("nwot")(model, b, bn_mode="eval") for b in fixed_valid()())
         assert c.score == pytest.approx(total, rel=0, abs=1e-9)
     assert result.genotype == max(result.candidates, key=lambda c: c.score).genotype
     assert not net.decisions()["ops"]  # the supernet is left undecided
