@@ -26,6 +26,13 @@ def shared_data(name: str) -> Path:
     return path
 
 
+def differing_positions(a, b) -> int:
+    """How many positions two equally long sequences differ in (a neighbour of a genotype differs in 1)."""
+    a, b = tuple(a), tuple(b)
+    assert len(a) == len(b), f"sequences of {len(a)} and {len(b)} positions"
+    return sum(x != y for x, y in zip(a, b))
+
+
 @pytest.fixture
 def tiny_nb201():
     """NAS-Bench-201 supernet with C=4, one cell per stage, fixed seed."""

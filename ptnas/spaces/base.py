@@ -1,8 +1,10 @@
 """What a search space offers the rest of the library (selectors never import a space)."""
 from __future__ import annotations
 
-from typing import Any, Hashable
+from collections.abc import Sequence
+from typing import Any, Hashable, TypeVar
 
+import numpy as np
 from torch import nn
 
 from ptnas.supernet import Supernet
@@ -11,7 +13,11 @@ from ptnas.supernet import Supernet
 class SearchSpace:
     """A search space: a supernet builder, a genotype text format and a standalone network builder.
 
-    Subclasses set `name`, `ops`, `size_flags`, `search_size` and implement the four methods.
+    Subclasses set `name`, `ops`, `size_flags`, `search_size` and implement the four methods, and
+    `sample` and `neighbours` for multi-trial strategies (random search, local search, evolution), which
+    only ever see genotypes: `sample(rng)` draws a genotype uniformly at random, `neighbours(g)` lists
+    every genotype at edit distance 1 (one choice changed, as each space defines it) and `mutate(g, rng)`
+    picks one of them uniformly.
     `size_flags` maps the CLI's size flags (`init_channels`, `layers`) to this space's keywords,
     with a one-line help that says what the flag means here.
     `supernet_options` names the keyword options of `supernet()` beyond size (e.g. DARTS'
@@ -42,6 +48,22 @@ class SearchSpace:
         """Published genotypes of this space, by name."""
         return {}
 
+    def sample(self, rng: np.random.Generator) -> Hashable:
+        """A uniformly random genotype of the space; the same generator state gives the same genotype."""
+        raise NotImplementedError
+
+    def neighbours(self, genotype: Any) -> list:
+        """Every genotype at edit distance 1 from `genotype`, in a fixed order, without duplicates and
+        never `genotype` itself."""
+        raise NotImplementedError
+
+    def mutate(self, genotype: Any, rng: np.random.Generator) -> Hashable:
+        """One random edit: a genotype drawn uniformly from `neighbours(genotype)`."""
+        options = self.neighbours(genotype)
+        if not options:
+            raise ValueError(f"{genotype} has no neighbour in the {self.name} space")
+        return options[int(rng.integers(len(options)))]
+
     def size_kwargs(self, init_channels: int | None = None, layers: int | None = None) -> dict[str, int]:
         """Translate the CLI's `--init-channels` / `--layers` into this space's size keywords."""
         out: dict[str, int] = {}
@@ -54,3 +76,21 @@ class SearchSpace:
 
     def _as_genotype(self, genotype: Any):
         return self.parse(genotype) if isinstance(genotype, str) else genotype
+
+
+T = TypeVar("T")
+
+
+def sample_choices(choices: Sequence[Sequence[T]], rng: np.random.Generator) -> tuple[T, ...]:
+    """One value per position, each uniform over that position's choices (drawn in position order)."""
+    return tuple(options[int(rng.integers(len(options)))] for options in choices)
+
+
+def choice_neighbours(values: Sequence[T], choices: Sequence[Sequence[T]]) -> list[tuple[T, ...]]:
+    """Every tuple that differs from `values` in exactly one position k, there taking another value of
+    `choices[k]`; ordered by position, then by the order of `choices[k]`."""
+    if len(values) != len(choices):
+        raise ValueError(f"{len(values)} values but {len(choices)} positions")
+    values = tuple(values)
+    return [values[:k] + (c,) + values[k + 1:]
+            for k, options in enumerate(choices) for c in dict.fromkeys(options) if c != values[k]]

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 from torch import nn
 
 from ptnas.ops import darts as ops
 from ptnas.ops.basic import FactorizedReduce, ReLUConvBN
-from ptnas.spaces.base import SearchSpace
+from ptnas.spaces.base import SearchSpace, choice_neighbours
 from ptnas.supernet import MixedOp, Supernet
 
 STEPS = 4  # intermediate nodes per cell
@@ -418,6 +419,35 @@ class DartsSpace(SearchSpace):
         return DartsNetwork(self._as_genotype(genotype), C=C or (48 if imagenet else 36),
                             layers=layers or (14 if imagenet else 20), num_classes=num_classes,
                             auxiliary=auxiliary, drop_path_prob=drop_path_prob, input_size=input_size)
+
+    def sample(self, rng: np.random.Generator) -> DartsGenotype:
+        """Per cell type and intermediate node j = 2..5: two distinct inputs uniform among nodes 0..j-1
+        (listed in input order) and an op for each uniform over `SEARCH_OPS`; concat [2, 3, 4, 5]. The
+        NAS-Bench-301 / NASLib random architecture."""
+        cells = {}
+        for cell in CELL_TYPES:
+            pairs = []
+            for j in range(2, STEPS + 2):
+                inputs = sorted(int(i) for i in rng.choice(j, size=2, replace=False))
+                pairs += [(SEARCH_OPS[int(rng.integers(len(SEARCH_OPS)))], i) for i in inputs]
+            cells[cell] = tuple(pairs)
+        concat = tuple(range(2, STEPS + 2))
+        return DartsGenotype(cells["normal"], concat, cells["reduce"], concat)
+
+    def neighbours(self, genotype) -> list[DartsGenotype]:
+        """One (op, input) pair changed: its op to another of `SEARCH_OPS`, or its input to another
+        predecessor of the node that is not the node's other input (op kept). Normal cell first, then
+        pair by pair; concat lists are kept. For DARTS-V2 that is 16 × 6 op edits + 2 × 12 input edits."""
+        g = self._as_genotype(genotype)
+        out = []
+        for cell in CELL_TYPES:
+            pairs = getattr(g, cell)
+            choices = []
+            for k, (op, i) in enumerate(pairs):
+                node, other = 2 + k // 2, pairs[k ^ 1][1]
+                choices.append([(o, i) for o in SEARCH_OPS] + [(op, x) for x in range(node) if x not in (i, other)])
+            out += [replace(g, **{cell: t}) for t in choice_neighbours(pairs, choices)]
+        return out
 
     def references(self) -> dict[str, DartsGenotype]:
         """Published cells: DARTS first order (V1) and second order (V2) (Liu et al. 2019) and PC-DARTS'

@@ -18,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
 from ptnas.ops import macro as ops
-from ptnas.spaces.base import SearchSpace
+from ptnas.spaces.base import SearchSpace, choice_neighbours, sample_choices
 from ptnas.supernet import ChainSupernet, MixedOp
 
 STEM = 32  # the benchmark's stem width C; the stages have 2C, 4C, 8C channels
@@ -162,6 +163,15 @@ class MacroSpace(SearchSpace):
 
     def network(self, genotype, num_classes: int = 10, C: int = STEM) -> MacroNetwork:
         return MacroNetwork(self._as_genotype(genotype), num_classes=num_classes, C=C)
+
+    def sample(self, rng: np.random.Generator) -> MacroGenotype:
+        """Each of the 8 layers uniform over the 3 ops: the 6,561 architectures equally likely."""
+        return MacroGenotype(sample_choices([ops.OPS] * LAYERS, rng))
+
+    def neighbours(self, genotype) -> list[MacroGenotype]:
+        """The 16 architectures with one layer's op changed (8 layers × 2 other ops), layer by layer."""
+        g = self._as_genotype(genotype)
+        return [MacroGenotype(t) for t in choice_neighbours(g.layers, [ops.OPS] * LAYERS)]
 
     def references(self) -> dict[str, MacroGenotype]:
         """The benchmark's best architecture (highest CIFAR-10 test accuracy, mean of 3 seeds: 93.13 %)."""

@@ -16,14 +16,15 @@ unchanged prefix when one block is perturbed (ptnas.supernet.chain).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
 from ptnas.ops import mobilenet as ops
-from ptnas.spaces.base import SearchSpace
+from ptnas.spaces.base import SearchSpace, choice_neighbours, sample_choices
 from ptnas.supernet import ChainSupernet, MixedOp
 
 STEM, FIRST_BLOCK, FEATURE_MIX = 32, 16, 1280
@@ -68,6 +69,11 @@ def block_specs(widths: tuple[int, ...], layers: int = MAX_LAYERS) -> list[Block
             specs.append(BlockSpec(C_in, C_out, stride if j == 0 else 1, j == 0))
             C_in = C_out
     return specs
+
+
+def block_ops(spec: BlockSpec) -> tuple[str, ...]:
+    """The choices of a block: the six MBConvs, plus `zero` unless it is the first of its stage."""
+    return ops.MBCONV_OPS if spec.first else ops.OPS
 
 
 def layers_of(num_blocks: int) -> int:
@@ -184,7 +190,7 @@ class MobileNetSupernet(ChainSupernet):
     def __init__(self, C: int = STEM, layers: int = MAX_LAYERS, num_classes: int = 10, prefix_cache: bool = True):
         widths = widths_for(C)
         specs = block_specs(widths, layers)
-        candidates = {edge_name(k): ops.MBCONV_OPS if s.first else ops.OPS for k, s in enumerate(specs)}
+        candidates = {edge_name(k): block_ops(s) for k, s in enumerate(specs)}
         blocks = [SearchBlock(*s[:3], candidates[edge_name(k)]) for k, s in enumerate(specs)]
         super().__init__(candidates, _stem(widths), blocks, _head(widths[-2], widths[-1], num_classes),
                          prefix_cache=prefix_cache)
@@ -258,6 +264,17 @@ class MobileNetSpace(SearchSpace):
         if input_size < 1:
             raise ValueError(f"input_size must be positive, got {input_size}")
         return MobileNetNetwork(g, num_classes=num_classes, C=C, dropout=dropout)
+
+    def sample(self, rng: np.random.Generator, layers: int = MAX_LAYERS) -> MobileNetGenotype:
+        """Each block uniform over its choices (`block_ops`), at `layers` blocks per stage (default 21 blocks)."""
+        return MobileNetGenotype(sample_choices([block_ops(s) for s in block_specs(WIDTHS, layers)], rng))
+
+    def neighbours(self, genotype) -> list[MobileNetGenotype]:
+        """One block's op changed to another of its choices (so never `zero` on the first block of a
+        stage), block by block; a genotype's own widths are kept."""
+        g = self._as_genotype(genotype)
+        choices = [block_ops(s) for s in block_specs(WIDTHS, g.layers)]
+        return [replace(g, blocks=t) for t in choice_neighbours(g.blocks, choices)]
 
     def references(self) -> dict[str, MobileNetGenotype]:
         """The three specialised ProxylessNAS networks (GPU, CPU, Mobile; Cai et al. 2019, Table 3 and

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from ptnas.ops import nb201 as ops
-from ptnas.spaces.base import SearchSpace
+from ptnas.spaces.base import SearchSpace, choice_neighbours, sample_choices
 from ptnas.supernet import MixedOp, Supernet
 
 NODES = 4
@@ -176,6 +177,15 @@ class NB201Space(SearchSpace):
 
     def network(self, genotype, num_classes: int = 10, **size) -> NB201Network:
         return NB201Network(self._as_genotype(genotype), num_classes=num_classes, **size)
+
+    def sample(self, rng: np.random.Generator) -> NB201Genotype:
+        """Each of the 6 edges uniform over the 5 ops: the 15,625 cells equally likely."""
+        return NB201Genotype(sample_choices([ops.OPS] * len(EDGES), rng))
+
+    def neighbours(self, genotype) -> list[NB201Genotype]:
+        """The 24 cells with one edge's op changed (6 edges × 4 other ops), edge by edge."""
+        g = self._as_genotype(genotype)
+        return [NB201Genotype(t) for t in choice_neighbours(g.ops, [ops.OPS] * len(EDGES))]
 
     def references(self) -> dict[str, NB201Genotype]:
         """The best CIFAR-10 architecture of the benchmark (test accuracy 94.37 %, Dong & Yang 2020)."""

@@ -1,11 +1,15 @@
 """DARTS space: genotype text, supernet edges and topology, standalone networks and published sizes."""
 from __future__ import annotations
 
+import itertools
+
+import numpy as np
 import pytest
 import torch
 
 from ptnas import spaces
-from ptnas.spaces.darts import CELL_EDGES, DartsGenotype, count_parameters
+from ptnas.spaces.darts import CELL_EDGES, SEARCH_OPS, DartsGenotype, count_parameters
+from tests.conftest import differing_positions
 
 SPACE = spaces.get("darts")
 V2 = SPACE.references()["darts_v2"]
@@ -181,3 +185,82 @@ def test_genotype_needs_exactly_two_inputs_per_node():
 def test_genotype_is_hashable_plain_data():
     assert len({V2, SPACE.parse(str(V2))}) == 1
     assert isinstance(V2, DartsGenotype) and V2.steps == 4
+
+
+# ---- sample / mutate / neighbours (multi-trial strategies) ---------------------------------------
+def fields(g: DartsGenotype) -> tuple:
+    """A genotype's positions: every op and every input of both cells, in order."""
+    return tuple(x for pair in g.normal + g.reduce for x in pair)
+
+
+def assert_valid_cells(g: DartsGenotype) -> None:
+    for pairs in (g.normal, g.reduce):
+        for k in range(0, len(pairs), 2):
+            (_, a), (_, b) = pairs[k], pairs[k + 1]
+            assert a != b and a < 2 + k // 2 and b < 2 + k // 2, (g, k)
+
+
+def cell_set(g: DartsGenotype) -> tuple:
+    """The cells as a DARTS network computes them: the order of a node's two pairs does not matter."""
+    return tuple(frozenset(pairs[k:k + 2]) for pairs in (g.normal, g.reduce) for k in range(0, len(pairs), 2))
+
+
+def test_sampled_genotypes_round_trip_build_and_are_reproducible():
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    g = SPACE.sample(rng)
+    assert SPACE.parse(str(g)) == g
+    assert SPACE.network(g, C=4, layers=3).eval()(torch.randn(2, 3, 16, 16)).shape == (2, 10)
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    assert [SPACE.sample(a) for _ in range(20)] == [SPACE.sample(b) for _ in range(20)]
+
+
+def test_sample_picks_two_distinct_inputs_per_node_uniformly_and_search_ops():
+    """NAS-Bench-301 / NASLib's random cell: node j takes 2 distinct inputs of 0..j-1 and ops without `none`."""
+    rng = np.random.default_rng(0)
+    draws = [SPACE.sample(rng) for _ in range(1500)]
+    for g in draws:
+        assert_valid_cells(g)
+        assert g.normal_concat == g.reduce_concat == (2, 3, 4, 5)
+        assert all(op in SEARCH_OPS for op, _ in g.normal + g.reduce)
+    node5 = [tuple(i for _, i in g.reduce[6:8]) for g in draws]  # 10 input pairs of 0..4, each 1/10
+    assert {p: node5.count(p) for p in set(node5)} == pytest.approx(
+        {p: 150 for p in itertools.combinations(range(5), 2)}, abs=4 * (1500 * 0.1 * 0.9) ** 0.5)
+    ops = [op for g in draws for op, _ in g.normal]  # 8 pairs × 1500 draws, 7 ops each
+    assert {o: ops.count(o) for o in SEARCH_OPS} == pytest.approx({o: 12000 / 7 for o in SEARCH_OPS},
+                                                                  abs=4 * (12000 * 6 / 49) ** 0.5)
+
+
+def test_neighbours_of_darts_v2_counted_by_hand():
+    """16 pairs × 6 other ops = 96 op edits; input edits per cell: node j's two pairs each move to one of
+    the j - 2 predecessors that are neither input, 2 × (0 + 1 + 2 + 3) = 12, so 24 for both cells."""
+    near = SPACE.neighbours(V2)
+    assert len(near) == 96 + 24 and len(set(near)) == len(near) and V2 not in near
+    changed = []
+    for n in near:
+        assert_valid_cells(n)
+        assert differing_positions(fields(n), fields(V2)) == 1
+        assert n.normal_concat == n.reduce_concat == (2, 3, 4, 5)
+        changed.append([k for k, (x, y) in enumerate(zip(fields(n), fields(V2))) if x != y][0])
+    assert sum(k % 2 == 0 for k in changed) == 96 and sum(k % 2 == 1 for k in changed) == 24
+    # normal node 5 is (skip_connect, 0), (dil_conv_3x3, 2): the first pair moves to input 1, 3 or 4
+    assert [n.normal[6] for n in near if n.normal[7] == V2.normal[7] and n.normal[6][1] != 0] == [
+        ("skip_connect", 1), ("skip_connect", 3), ("skip_connect", 4)]
+    assert near == SPACE.neighbours(str(V2))
+
+
+def test_neighbours_are_valid_and_distinct_cells():
+    rng = np.random.default_rng(1)
+    for g in [SPACE.sample(rng) for _ in range(10)] + list(SPACE.references().values()):
+        near = SPACE.neighbours(g)
+        assert len(near) == 120 and len(set(near)) == 120
+        assert all(differing_positions(fields(n), fields(g)) == 1 for n in near)
+        for n in near:
+            assert_valid_cells(n)
+        # no neighbour is the genotype or another neighbour with a node's two pairs swapped
+        assert len({cell_set(n) for n in near} | {cell_set(g)}) == 121
+
+
+def test_mutate_returns_a_neighbour():
+    near = SPACE.neighbours(V2)
+    assert all(SPACE.mutate(V2, np.random.default_rng(seed)) in near for seed in range(100))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from ptnas import proxies, spaces
 from ptnas.ops import macro as ops
 from ptnas.spaces.macro import STEM, MacroGenotype, MacroNetwork, layer_specs
-from tests.conftest import shared_data
+from tests.conftest import differing_positions, shared_data
 
 SPACE = spaces.get("macro")
 
@@ -175,3 +176,44 @@ def test_cached_perturbation_scores_equal_uncached_ones():
         if cache:
             assert sup.prefix_cache.stages_reused > 0
     assert scores[0] == scores[1] and len(set(scores[1])) > 1
+
+
+# ---- sample / mutate / neighbours (multi-trial strategies) ---------------------------------------
+def test_sampled_genotypes_round_trip_build_and_are_reproducible():
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    for _ in range(2):
+        g = SPACE.sample(rng)
+        assert SPACE.parse(str(g)) == g
+        assert SPACE.network(g, C=8).eval()(torch.randn(2, 3, 16, 16)).shape == (2, 10)
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    assert [SPACE.sample(a) for _ in range(20)] == [SPACE.sample(b) for _ in range(20)]
+
+
+def test_sample_draws_every_op_in_every_layer():
+    rng = np.random.default_rng(0)
+    keys = [str(SPACE.sample(rng)) for _ in range(600)]
+    for k in range(8):
+        counts = [sum(key[k] == d for key in keys) for d in "012"]
+        assert all(abs(c - 200) < 4 * (600 * 2 / 9) ** 0.5 for c in counts), (k, counts)  # ±4σ around 1/3
+
+
+def test_neighbours_are_the_16_keys_with_one_layer_changed():
+    rng = np.random.default_rng(1)
+    for g in [SPACE.parse("22212220"), SPACE.parse("00000000")] + [SPACE.sample(rng) for _ in range(10)]:
+        near = SPACE.neighbours(g)
+        assert len(near) == 16 and len(set(near)) == 16 and g not in near
+        assert all(differing_positions(str(n), str(g)) == 1 for n in near)
+        assert near == SPACE.neighbours(str(g))
+    brute = {SPACE.parse("".join(p)) for p in itertools.product("012", repeat=8)
+             if differing_positions(p, "22212220") == 1}
+    assert set(SPACE.neighbours("22212220")) == brute
+    assert [str(n) for n in SPACE.neighbours("22212220")[:3]] == ["02212220", "12212220", "20212220"]
+
+
+def test_mutate_returns_a_neighbour():
+    g = SPACE.parse("22212220")
+    near = SPACE.neighbours(g)
+    assert all(SPACE.mutate(g, np.random.default_rng(seed)) in near for seed in range(100))
+    rng = np.random.default_rng(0)
+    assert {SPACE.mutate(g, rng) for _ in range(400)} == set(near)

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from ptnas import spaces
+from ptnas.ops.mobilenet import MBCONV_OPS, OPS
 from ptnas.spaces.mobilenet import WIDTHS, MobileNetGenotype, block_specs, widths_for
+from tests.conftest import differing_positions
 
 SPACE = spaces.get("mobilenet")
 
@@ -125,3 +128,51 @@ def test_zero_skips_the_block_in_the_supernet():
             sup.discretize(e, "zero" if e == "block01" else "mb_k3_e3")
         h = sup.blocks[0](inner, sup.edge_weights()["block00"])
         assert torch.equal(sup.blocks[1](h, sup.edge_weights()["block01"]), h)
+
+
+# ---- sample / mutate / neighbours (multi-trial strategies) ---------------------------------------
+FIRST = [i for i, s in enumerate(block_specs(WIDTHS)) if s.first]  # 0, 4, 8, 12, 16, 20
+
+
+def test_sampled_genotypes_round_trip_build_and_are_reproducible():
+    rng = np.random.default_rng(0)
+    torch.manual_seed(0)
+    g = SPACE.sample(rng, layers=1)
+    assert len(g.blocks) == 6 and SPACE.parse(str(g)) == g
+    assert SPACE.network(g, C=8, layers=1).eval()(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    g = SPACE.sample(rng)
+    assert len(g.blocks) == 21 and g.widths is None and SPACE.parse(str(g)) == g
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    assert [SPACE.sample(a) for _ in range(20)] == [SPACE.sample(b) for _ in range(20)]
+
+
+def test_sample_never_puts_zero_on_the_first_block_of_a_stage():
+    rng = np.random.default_rng(0)
+    draws = [SPACE.sample(rng).blocks for _ in range(700)]
+    assert not any(d[k] == "zero" for d in draws for k in FIRST)
+    later = [d[k] for d in draws for k in range(21) if k not in FIRST]  # 15 blocks × 700 draws, 7 ops each
+    assert {o: later.count(o) for o in OPS} == pytest.approx({o: 1500 for o in OPS}, abs=4 * (10500 * 6 / 49) ** 0.5)
+    first = [d[k] for d in draws for k in FIRST]  # 6 blocks × 700 draws, 6 ops each
+    assert {o: first.count(o) for o in MBCONV_OPS} == pytest.approx({o: 700 for o in MBCONV_OPS},
+                                                                    abs=4 * (4200 * 5 / 36) ** 0.5)
+
+
+def test_neighbours_change_one_block_to_another_allowed_op():
+    """21 blocks: 6 stage-first blocks × 5 other MBConvs + 15 blocks × 6 other ops = 120."""
+    rng = np.random.default_rng(1)
+    genotypes = [SPACE.sample(rng) for _ in range(5)] + list(SPACE.references().values())
+    for g in genotypes:
+        near = SPACE.neighbours(g)
+        assert len(near) == 6 * 5 + 15 * 6 == 120 and len(set(near)) == 120 and g not in near
+        assert all(differing_positions(n.blocks, g.blocks) == 1 and n.widths == g.widths for n in near)
+        assert not any(n.blocks[k] == "zero" for n in near for k in FIRST)
+        assert near == SPACE.neighbours(str(g))
+    small = SPACE.sample(rng, layers=2)  # stages of 2, 2, 2, 2, 2, 1 blocks: 6 first + 5 later blocks
+    assert len(SPACE.neighbours(small)) == 6 * 5 + 5 * 6
+    assert all(n.layers == 2 for n in SPACE.neighbours(small))
+
+
+def test_mutate_returns_a_neighbour():
+    g = SPACE.references()["proxylessnas_mobile"]
+    near = SPACE.neighbours(g)
+    assert all(SPACE.mutate(g, np.random.default_rng(seed)) in near for seed in range(100))
