@@ -3,8 +3,7 @@
 Layout: config.yaml (fully resolved), scores.jsonl, events/ (TensorBoard), genotype.json and
 genotype.txt, checkpoint/. An existing run dir that already holds any of these is only reused with
 `force=True`, which deletes those files (and nothing else) first, or with `resume=True`, which
-continues a run that trained a supernet: it keeps checkpoint/, config.yaml and the training logs in
-events/ subfolders, and deletes what the search writes afresh (scores.jsonl, genotype.*, events/ files).
+continues an interrupted run: it keeps everything but the final genotype.* files.
 """
 from __future__ import annotations
 
@@ -43,16 +42,12 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
 
     def _clear_for_resume(self) -> None:
-        if not (self.path / "checkpoint").is_dir():
-            raise RunDirExistsError(f"--resume: {self.path} holds no checkpoint/ to resume from; pass the --out "
-                                    "of a darts-alpha or darts-pt run that finished at least one epoch")
-        for name in ("scores.jsonl", "genotype.json", "genotype.txt"):
+        """Continue the run in this dir: only the final results (genotype.*) are written afresh; the search
+        decides what of scores.jsonl and events/ it keeps (see ptnas.cli.search)."""
+        if not (self.path / "config.yaml").is_file():
+            raise RunDirExistsError(f"--resume: {self.path} is not a run dir (it has no config.yaml)")
+        for name in ("genotype.json", "genotype.txt"):
             (self.path / name).unlink(missing_ok=True)
-        events = self.path / "events"
-        if events.is_dir():
-            for f in events.iterdir():
-                if f.is_file():
-                    f.unlink()
 
     @classmethod
     def reopen(cls, path: str | Path) -> "RunDir":

@@ -6,7 +6,11 @@ crashed or interrupted run keeps everything computed so far. Records have `kind`
   decision   {proposal, step, edge, op}           a permanent A + (e, o)
   pruned     {proposal, step, edge}               a permanent edge removal (topology step)
   proposal   {proposal, genotype}                 the candidate a proposal round produced
-  validation {candidate, genotype, value}         validation-stage total of a unique candidate
+  validation {candidate, genotype, value, status, reason, seconds, details}
+                                                  the evaluator's record of a unique candidate
+  evaluation {trial, genotype, value, status, reason, seconds, details}
+                                                  one evaluated architecture of a multi-trial search
+  proxy      {genotype, proxy, value}             a zero-cost score steering a multi-trial search
   result     {genotype}
 TensorBoard (tags use `a_from_b` for edge `a<-b` and `/` for a cell-type prefix `normal:`):
   proposal_<p>/score/<edge>/<op>   scalar per scoring pass, x = decision step
@@ -33,65 +37,141 @@ def tag(edge: str) -> str:
     return edge.replace("<-", "_from_").replace(":", "/")
 
 
+class ReplayMismatchError(RuntimeError):
+    """A resumed search produced a record other than the one its scores.jsonl holds at that place."""
+
+
 class SearchLog:
     """Writes to `run_dir/scores.jsonl` and `run_dir/events/` when run_dir is given; always keeps
-    `records` in memory."""
+    `records` in memory.
 
-    def __init__(self, run_dir: str | Path | None, tensorboard: bool = True):
+    replay: the records of an interrupted run (see `resume`). While some are left, every record the
+    search produces must equal the next one; it is taken from the file instead of written again, and
+    scoring passes are served from it (`replayed_pass`).
+    """
+
+    def __init__(self, run_dir: str | Path | None, tensorboard: bool = True, replay: list[dict] | None = None):
         self.records: list[dict[str, Any]] = []
         self._file = None
         self._tb = None
         self._latest: dict[int, dict[tuple[str, str], float]] = {}
+        self._replay = list(replay or [])
         if run_dir is not None:
             run_dir = Path(run_dir)
             self._file = open(run_dir / "scores.jsonl", "a", encoding="utf-8")
             if tensorboard:
                 self._tb = summary_writer(run_dir / "events")
 
+    @classmethod
+    def resume(cls, run_dir: str | Path, tensorboard: bool = True) -> "SearchLog":
+        """Continue the log of an interrupted search: its complete records are kept and replayed; a line
+        cut by the kill and the scores of a pass that was not finished are dropped from the file."""
+        path = Path(run_dir) / "scores.jsonl"
+        kept = complete_records(path.read_text(encoding="utf-8") if path.is_file() else "")
+        from ptnas.rundir import RunDir
+
+        RunDir.reopen(run_dir).write_text("scores.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+        return cls(run_dir, tensorboard, replay=kept)
+
+    @property
+    def replaying(self) -> bool:
+        return bool(self._replay)
+
     # ---- records ----------------------------------------------------------------------------
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any]) -> bool:
+        """Keep `record`; write it unless it is the next replayed record. True when it was written."""
         self.records.append(record)
+        if self._replay:
+            expected = self._replay.pop(0)
+            if _comparable(expected) != _comparable(record):
+                raise ReplayMismatchError(f"the resumed search diverges from its scores.jsonl: expected {expected}, "
+                                          f"got {record}")
+            return False
         if self._file is not None:
             self._file.write(json.dumps(record, allow_nan=True) + "\n")
             self._file.flush()
+        return True
+
+    def replayed_pass(self, proposal: int, step: int, stage: str) -> dict[tuple[str, str | None], float] | None:
+        """The scores of this scoring pass when the replayed file holds them (they are consumed), else None."""
+        def ours(r: dict) -> bool:
+            return (r.get("kind") == "score" and r["proposal"] == proposal and r["step"] == step
+                    and r["stage"] == stage)
+
+        if not (self._replay and ours(self._replay[0])):
+            return None
+        out = {}
+        while self._replay and ours(self._replay[0]):
+            r = self._replay.pop(0)
+            value = math.nan if r["value"] is None else float(r["value"])
+            self.records.append({**r, "value": value})
+            out[(r["edge"], r["op"])] = value
+            if r["op"] is not None:
+                self._latest.setdefault(proposal, {})[(r["edge"], r["op"])] = value
+        return out
+
+    def replayed_validations(self) -> list:
+        """The validation records at the head of the replayed file, as evaluator Records (consumed)."""
+        from ptnas.evaluators.base import Record
+
+        out = []
+        while self._replay and self._replay[0].get("kind") == "validation":
+            r = self._replay.pop(0)
+            self.records.append(r)
+            out.append(Record(r["genotype"], r["value"], r.get("status", "ok"), r.get("seconds", 0.0),
+                              r.get("details") or {}, r.get("reason")))
+        return out
 
     def score(self, proposal: int, step: int, stage: str, edge: str, op: str | None, value: float) -> None:
-        self._write({"kind": "score", "proposal": proposal, "step": step, "stage": stage,
-                     "edge": edge, "op": op, "value": value})
         if op is not None:
             self._latest.setdefault(proposal, {})[(edge, op)] = value
+        if not self._write({"kind": "score", "proposal": proposal, "step": step, "stage": stage,
+                            "edge": edge, "op": op, "value": value}):
+            return
         if self._tb is not None and not math.isnan(value):
             name = f"score/{tag(edge)}/{op}" if op is not None else f"topology/{tag(edge)}"
             self._tb.add_scalar(f"proposal_{proposal}/{name}", value, step)
 
     def decision(self, proposal: int, step: int, edge: str, op: str, net) -> None:
-        self._write({"kind": "decision", "proposal": proposal, "step": step, "edge": edge, "op": op})
-        if self._tb is not None:
+        if self._write({"kind": "decision", "proposal": proposal, "step": step, "edge": edge, "op": op}) and self._tb:
             self._tb.add_text(f"proposal_{proposal}/decision", f"{edge} -> {op}", step)
             for group, image in self._heatmaps(proposal, net).items():
                 name = f"proposal_{proposal}/heatmap" + (f"/{group}" if group else "")
                 self._tb.add_image(name, image, step, dataformats="HWC")
 
     def pruned(self, proposal: int, step: int, edge: str) -> None:
-        self._write({"kind": "pruned", "proposal": proposal, "step": step, "edge": edge})
-        if self._tb is not None:
+        if self._write({"kind": "pruned", "proposal": proposal, "step": step, "edge": edge}) and self._tb:
             self._tb.add_text(f"proposal_{proposal}/decision", f"{edge} pruned", step)
 
     def proposal(self, proposal: int, genotype: Hashable) -> None:
-        self._write({"kind": "proposal", "proposal": proposal, "genotype": str(genotype)})
-        if self._tb is not None:
+        if self._write({"kind": "proposal", "proposal": proposal, "genotype": str(genotype)}) and self._tb:
             self._tb.add_text(f"proposal_{proposal}/genotype", str(genotype), 0)
 
-    def validation(self, candidate: int, genotype: Hashable, value: float) -> None:
-        self._write({"kind": "validation", "candidate": candidate, "genotype": str(genotype), "value": value})
-        if self._tb is not None:
-            if not math.isnan(value):
-                self._tb.add_scalar("validation/score", value, candidate)
-            self._tb.add_text("validation/genotype", str(genotype), candidate)
+    def validation(self, candidate: int, record) -> None:
+        """The evaluator's record of unique candidate `candidate` (an evaluators.Record)."""
+        if self._write({"kind": "validation", "candidate": candidate, **_evaluation(record)}) and self._tb:
+            if record.score is not None:
+                self._tb.add_scalar("validation/score", record.score, candidate)
+            self._tb.add_text("validation/genotype", f"{record.genotype} ({record.status})", candidate)
+
+    def evaluation(self, trial: int, record, best: float | None = None, seconds: float | None = None) -> None:
+        """One evaluated architecture of a multi-trial search; `best` is the best score so far and
+        `seconds` the search's wall time so far (TensorBoard: best-so-far against trials and seconds)."""
+        if self._write({"kind": "evaluation", "trial": trial, **_evaluation(record)}) and self._tb:
+            if record.score is not None:
+                self._tb.add_scalar("evaluation/score", record.score, trial)
+            if best is not None:
+                self._tb.add_scalar("evaluation/best", best, trial)
+                if seconds is not None:
+                    self._tb.add_scalar("evaluation/best_vs_seconds", best, int(seconds))
+            self._tb.add_text("evaluation/genotype", f"{record.genotype} ({record.status})", trial)
+
+    def proxy(self, genotype: str, value: float, proxy: str) -> None:
+        """A zero-cost score that steers a multi-trial search (oriented: higher = better; not an evaluation)."""
+        self._write({"kind": "proxy", "genotype": genotype, "proxy": proxy, "value": value})
 
     def result(self, genotype: Hashable) -> None:
-        self._write({"kind": "result", "genotype": str(genotype)})
-        if self._tb is not None:
+        if self._write({"kind": "result", "genotype": str(genotype)}) and self._tb:
             self._tb.add_text("genotype", str(genotype), 0)
 
     def close(self) -> None:
@@ -138,3 +218,30 @@ def render_heatmap(values: np.ndarray, rows: list[str], cols: list[str], marked:
     image = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
     plt.close(fig)
     return image
+
+
+def _evaluation(record) -> dict[str, Any]:
+    """The fields of an evaluator Record, with `value` for its score (as every scores.jsonl record)."""
+    return {"genotype": record.genotype, "value": record.score, "status": record.status, "reason": record.reason,
+            "seconds": record.seconds, "details": record.details}
+
+
+def _comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """What must match between a replayed record and a recomputed one (timings may differ)."""
+    return {k: v for k, v in record.items() if k not in ("seconds", "details")}
+
+
+def complete_records(text: str) -> list[dict[str, Any]]:
+    """The records of an interrupted run's scores.jsonl that a resume keeps: a last line cut by the kill,
+    and the score records of a scoring pass that did not finish (scores at the very end), are dropped."""
+    records = []
+    for line in text.splitlines(keepends=True):
+        if not line.endswith("\n"):
+            break
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    while records and records[-1].get("kind") == "score":
+        records.pop()
+    return records

@@ -46,3 +46,16 @@ def tiny_nb201():
 def batch():
     g = torch.Generator().manual_seed(1)
     return torch.randn(8, 3, 16, 16, generator=g), torch.randint(0, 10, (8,), generator=g)
+
+
+def zero_cost_validation(proxy, batches, build, seed: int = 0, bn_mode: str = "eval"):
+    """The zero-cost evaluator the search programs use as validation stage: `proxy` summed over the
+    batches that `batches()` returns, each candidate built by `build` after torch.manual_seed(seed)."""
+    from ptnas import proxies
+    from ptnas.evaluators import ZeroCost
+
+    def network(g):
+        torch.manual_seed(seed)
+        return build(g)
+
+    return ZeroCost(proxies.get(proxy) if isinstance(proxy, str) else proxy, batches, network, bn_mode=bn_mode)

@@ -38,7 +38,7 @@ from ptnas import __version__, data, device as devices, evaluators, proxies, spa
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import macro_table, nb201_table
-from ptnas.evaluators.zero_cost import ZeroCostEvaluator
+from ptnas.evaluators.zero_cost import ProxyScorer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
 
@@ -353,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not records:
         run.write_yaml("config.yaml", config)
     space = spaces.get(args.space)
-    evaluator = ZeroCostEvaluator(chosen, lambda g: space.network(g, num_classes=num_classes, **benchmark["size"]), batch,
+    evaluator = ProxyScorer(chosen, lambda g: space.network(g, num_classes=num_classes, **benchmark["size"]), batch,
                                   bn_mode=args.bn_mode, init_seed=args.seed, device=device)
     done = {r["arch"] for r in records}
     todo = [a for a in archs if a not in done]

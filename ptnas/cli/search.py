@@ -1,22 +1,26 @@
-"""`python search.py` / `ptnas-search` / `python -m ptnas.cli.search`: one perturbation-based search.
+"""`python search.py` / `ptnas-search` / `python -m ptnas.cli.search`: one architecture search.
 
-Two families of selectors, each built from its own flags:
-  zero-cost (zc-pt, zc-disc): an untrained supernet scored by a proxy, then a validation stage;
-  trained (darts-alpha, darts-pt): a supernet trained by bilevel DARTS first (or loaded with
-    --supernet CKPT), then α (darts-alpha) or validation accuracy (darts-pt) decides.
+Two families, one front door:
+  --selector (default zc-pt): perturbation-based selection on a supernet. Zero-cost selectors score an
+    untrained supernet with a proxy; trained selectors (darts-alpha, darts-pt) first train it by bilevel
+    DARTS (or load it with --supernet CKPT). The unique candidates of the N proposals are then ranked by
+    an evaluator (--evaluator, default zero-cost with the search's proxy and V).
+  --strategy random|naswot|evolution|local: multi-trial search that evaluates whole architectures with
+    the evaluator, optionally steered by a zero-cost proxy (warm-up, move proposal).
+Both write the same run dir: config.yaml, scores.jsonl, events/, genotype.json and genotype.txt.
 
 Examples (the papers' NB201 settings, on CIFAR-10 images in DIR):
     python search.py --space nb201 --selector zc-pt --order global-op-iter --proxy nwot \
         --proposals 10 --valid-batches 100 --batch-size 256 --dataset cifar10 --data DIR
     python search.py --space nb201 --selector darts-pt --order random --epochs 100 --dataset cifar10 --data DIR
-    python search.py --space nb201 --selector darts-alpha --supernet runs/x/checkpoint/supernet.pt ...
+    python search.py --space nb201 --strategy evolution --evaluator table --table nb201.csv --trials 50
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
+import math
 import platform
 import random
 import sys
@@ -27,44 +31,54 @@ import numpy as np
 import torch
 import yaml
 
-from ptnas import __version__, data, device as devices, evaluators, proxies, selectors, spaces
+from ptnas import __version__, data, device as devices, evaluators, proxies, selectors, spaces, strategies
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
-from ptnas.search_log import SearchLog
+from ptnas.search_log import ReplayMismatchError, SearchLog
 from ptnas.selectors import orders
-from ptnas.selectors.base import Selector
-from ptnas.supernet import checkpoint, training
+from ptnas.selectors.base import SearchContext, Selector
+from ptnas.supernet import checkpoint
 from ptnas.supernet.checkpoint import CheckpointError
 from ptnas.supernet.training import BilevelConfig, BilevelTrainer
 
 PROG = "search.py"
 CHECKPOINT = "checkpoint/supernet.pt"
+DEFAULT_SELECTOR, DEFAULT_ORDER = "zc-pt", "global-op-iter"
 # Supernet training epochs when --epochs is not given: DARTS-PT's 100 on NB201, DARTS's 50 elsewhere.
 TRAIN_EPOCHS = {"nb201": 100}
 DEFAULT_TRAIN_EPOCHS = 50
 # Flags that only the trained-supernet selectors read (their defaults are None/False, so a use is visible).
-TRAINED_ONLY = ("epochs", "supernet", "resume", "fix_alpha", "second_order", "steps_per_epoch", "eval_batches")
+TRAINED_ONLY = ("epochs", "supernet", "fix_alpha", "second_order", "steps_per_epoch", "eval_batches")
+# Flags that only the supernet selectors read (defaults None, resolved later).
+SELECTOR_ONLY = ("selector", "order", "proposals")
 # What must match between a checkpoint and the run that resumes it or loads it.
 RESUME_KEYS = ("space", "size", "options", "num_classes", "dataset", "data", "batch_size", "train_portion",
                "steps_per_epoch", "eval_batches")
 SUPERNET_KEYS = ("space", "size", "options", "num_classes")
+# Settings a resumed run may change (they do not change what it computes).
+RESUME_MAY_CHANGE = ("out", "resume", "force", "device", "workers", "config")
+USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, CheckpointError, ValueError,
+               KeyError)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog=PROG, description="Perturbation-based architecture selection on a supernet.")
+    p = OneLineParser(prog=PROG, description="Architecture search: perturbation-based selection on a supernet "
+                                             "(--selector) or multi-trial search (--strategy).")
     s = p.add_argument_group("search")
     s.add_argument("--space", default="nb201", help=f"search space: {', '.join(spaces.names())} (default nb201)")
-    s.add_argument("--selector", default="zc-pt", help=f"selection policy: {', '.join(selectors.names())} (default zc-pt)")
-    s.add_argument("--order", default="global-op-iter", help=f"edge order: {', '.join(orders.names())} (default global-op-iter)")
+    s.add_argument("--selector", default=None,
+                   help=f"selection policy on a supernet: {', '.join(selectors.names())} (default {DEFAULT_SELECTOR})")
+    s.add_argument("--order", default=None, help=f"edge order: {', '.join(orders.names())} (default {DEFAULT_ORDER})")
     s.add_argument("--proposals", type=int, default=None,
-                   help="N, proposal rounds (default 10 for zc-pt/zc-disc, 1 for darts-alpha/darts-pt)")
+                   help="N, proposal rounds (default 10 for zero-cost selectors, 1 for those that train a supernet)")
     s.add_argument("--seed", type=int, default=0, help="seed of weights, data order and edge orders (default 0)")
-    z = p.add_argument_group("zero-cost selectors (zc-pt, zc-disc)")
+    z = p.add_argument_group("zero-cost proxy (zero-cost selectors, the zero-cost evaluator, strategies' warm-up)")
     z.add_argument("--proxy", default="nwot", help=f"zero-cost proxy S: {', '.join(proxies.names())} (default nwot)")
-    z.add_argument("--valid-batches", type=int, default=100, help="V, minibatches of the validation stage (default 100)")
+    z.add_argument("--valid-batches", type=int, default=100,
+                   help="V, minibatches the zero-cost evaluator sums a candidate's score over (default 100)")
     z.add_argument("--bn-mode", default="eval", choices=proxies.BN_MODES,
                    help="BatchNorm mode while a data-dependent proxy scores: eval (default; the untrained "
                         "supernet's BN is then ~identity, as in the ZC-PT reference code) or train (batch statistics)")
@@ -73,8 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"training epochs (default {TRAIN_EPOCHS['nb201']} on nb201, {DEFAULT_TRAIN_EPOCHS} elsewhere)")
     t.add_argument("--supernet", default=None, metavar="CKPT",
                    help="start from this trained supernet (the checkpoint/supernet.pt of an earlier run) instead of training")
-    t.add_argument("--resume", action="store_true",
-                   help="continue the interrupted run in --out from its last epoch checkpoint, with its saved settings")
     t.add_argument("--second-order", action="store_true", help="second-order (unrolled) α gradient (default first order)")
     t.add_argument("--fix-alpha", action="store_true",
                    help="α stays at its random initialisation in training and fine-tuning (DARTS-PT's fix-α variant)")
@@ -94,15 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="V: supernet accuracy (the op whose removal costs most accuracy stays) or loss (default acc)")
     d.add_argument("--tune-epochs", type=int, default=5, help="fine-tuning epochs between decisions (default 5)")
     d.add_argument("--tune-lr", type=float, default=0.0025, help="constant weight learning rate of the fine-tuning (default 0.0025)")
+    evaluators.add_flags(p)
+    strategies.add_flags(p)
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default="synthetic-cifar10", help=f"{', '.join(data.names())} (default synthetic-cifar10, needs no files)")
     g.add_argument("--data", default="data", help="dataset directory: torchvision layout or train/ and test/ class folders (default ./data)")
     g.add_argument("--download", action="store_true", help="download CIFAR through torchvision if absent")
     g.add_argument("--batch-size", type=int, default=64, help="minibatch size of every scoring pass and training step (default 64; ZC-PT uses 256 on NB201)")
     g.add_argument("--train-portion", type=float, default=0.5,
-                   help="fraction of the training set searched on; bilevel training puts the weights on it and α on the rest (default 0.5)")
+                   help="fraction of the training set searched on; bilevel training puts the weights on it and α on "
+                        "the rest, training evaluators train on it and validate on the rest (default 0.5)")
     g.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
-    n = p.add_argument_group("supernet (per space: see README)")
+    n = p.add_argument_group("network size (per space: see docs/spaces.md)")
     n.add_argument("--init-channels", type=int, default=None, help=_size_help("init_channels"))
     n.add_argument("--layers", type=int, default=None, help=_size_help("layers"))
     n.add_argument("--include-none", action="store_true",
@@ -112,13 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--no-prefix-cache", action="store_true",
                    help="mobilenet, macro: recompute every block on every forward instead of reusing the unchanged prefix")
     r = p.add_argument_group("run")
-    r.add_argument("--out", default=None, help="run directory (default runs/<space>-<selector>-<order>-seed<seed>-<time>)")
+    r.add_argument("--out", default=None, help="run directory (default runs/<space>-<selector or strategy>-seed<seed>-<time>)")
     r.add_argument("--force", action="store_true", help="overwrite the run files in an existing --out")
+    r.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run in --out with its saved settings: a supernet's training from its "
+                        "last epoch, a search from the scores its scores.jsonl already holds")
     r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     r.add_argument("--config", default=None, help="YAML file of flag defaults; command-line flags override it")
     r.add_argument("--table", default=None,
-                   help="benchmark table to report the found genotype's ground truth: nb201, NAS-Bench-201 CSV "
-                        "(test accuracy); macro, NAS-Bench-Macro JSON (mean test accuracy, rank, params, FLOPs)")
+                   help="benchmark table: reports the found genotype's ground truth, and is what --evaluator table "
+                        "looks up: nb201, NAS-Bench-201 CSV; macro, NAS-Bench-Macro JSON")
     return p
 
 
@@ -126,6 +144,109 @@ def _size_help(flag: str) -> str:
     """`space: meaning` for every space that has the size flag."""
     return "; ".join(f"{name}: {spaces.get(name).size_flags[flag][1]}"
                      for name in spaces.names() if flag in spaces.get(name).size_flags)
+
+
+# ---- settings ----------------------------------------------------------------------------------------
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Flags over --config over, with --resume, the settings saved in the run's config.yaml; a resumed run
+    may not change what it computes."""
+    args = parse(parser, argv)
+    if not args.resume:
+        return args
+    if args.out is None:
+        raise UsageError("--resume needs --out RUN_DIR, the run to continue")
+    out = Path(args.out)
+    if not out.is_dir():
+        raise UsageError(f"--resume: there is no run dir {out}")
+    stored = out / "config.yaml"
+    if not stored.is_file():
+        raise UsageError(f"--resume: {out} is not a search run dir (it has no config.yaml)")
+    try:
+        saved = yaml.safe_load(stored.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise UsageError(f"--resume: {stored} is not valid YAML ({str(e).splitlines()[0]})") from None
+    known = {a.dest for a in parser._actions} - {"help", *RESUME_MAY_CHANGE}
+    given = parse(parser, argv)
+    parser.set_defaults(**{k: v for k, v in saved.items() if k in known})
+    args = parse(parser, argv)
+    defaults = vars(build_parser().parse_args([]))
+    for key in sorted(known & set(saved)):
+        if getattr(given, key) != defaults.get(key) and getattr(given, key) != saved[key]:
+            raise UsageError(f"--resume continues {out} with its saved settings: --{key.replace('_', '-')} "
+                             f"{getattr(given, key)} differs from its {saved[key]!r}")
+    return args
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Names, ranges and flag combinations; raises UsageError (or UnknownNameError) with one line."""
+    spaces.get(args.space)
+    proxies.get(args.proxy)
+    data.num_classes(args.dataset)
+    evaluators.get(args.evaluator)
+    strategies.check_flags(args)
+    multi_trial = args.strategy is not None
+    if multi_trial:
+        strategies.get(args.strategy)
+        given = [f for f in (*SELECTOR_ONLY, *TRAINED_ONLY) if getattr(args, f) not in (None, False)]
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} applies to supernet selection (--selector), not to "
+                             f"--strategy {args.strategy}")
+    else:
+        selectors.get(args.selector or DEFAULT_SELECTOR)
+        orders.get(args.order or DEFAULT_ORDER)
+    trained = not multi_trial and selectors.get(args.selector or DEFAULT_SELECTOR).trains_supernet
+    for flag in ("valid_batches", "batch_size"):
+        _at_least(args, flag, 1)
+    _at_least(args, "workers", 0)
+    for flag, low in (("proposals", 1), ("epochs", 1), ("steps_per_epoch", 1), ("eval_batches", 1), ("tune_epochs", 0)):
+        if getattr(args, flag) is not None:
+            _at_least(args, flag, low)
+    if not trained:
+        used = [f for f in TRAINED_ONLY if getattr(args, f) not in (None, False)]
+        if used:
+            raise UsageError(f"--{used[0].replace('_', '-')} applies to the selectors that train a supernet "
+                             f"({', '.join(n for n in selectors.names() if selectors.get(n).trains_supernet)}), "
+                             f"not {args.strategy or args.selector or DEFAULT_SELECTOR}")
+    else:
+        if args.supernet is not None and args.resume:
+            raise UsageError("--resume continues training in --out, --supernet skips training: pass one of them")
+        if args.supernet is not None and args.epochs is not None:
+            raise UsageError("--epochs trains a supernet, --supernet loads a trained one: pass one of them")
+        if args.fix_alpha and args.selector == "darts-alpha":
+            raise UsageError("--fix-alpha leaves α at its random initialisation, so darts-alpha would pick by noise; "
+                             "use it with darts-pt")
+        if not 0 < args.train_portion < 1:
+            raise UsageError(f"--train-portion must be in (0, 1) for bilevel training (weights on it, α on the rest), "
+                             f"got {args.train_portion}")
+    if not 0 < args.train_portion <= 1:
+        raise UsageError(f"--train-portion must be in (0, 1], got {args.train_portion}")
+    if args.resume and args.force:
+        raise UsageError("--resume keeps the run in --out, --force deletes it: pass one of them")
+    if args.table is not None:
+        if args.space not in evaluators.table_spaces():
+            raise UsageError(f"--table works with --space {' or '.join(evaluators.table_spaces())}, not {args.space}")
+        if not Path(args.table).is_file():
+            raise UsageError(f"--table {args.table}: no such file")
+    if args.proxy_cache is not None and not Path(args.proxy_cache).is_file():
+        raise UsageError(f"--proxy-cache {args.proxy_cache}: no such file")
+
+
+def _at_least(args: argparse.Namespace, flag: str, low: int) -> None:
+    if getattr(args, flag) < low:
+        raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}, got {getattr(args, flag)}")
+
+
+def _resolve_defaults(args: argparse.Namespace) -> None:
+    """Defaults that depend on the family and the space, resolved once into `args` (the run's settings)."""
+    if args.strategy is not None:
+        return
+    args.selector = args.selector or DEFAULT_SELECTOR
+    args.order = args.order or DEFAULT_ORDER
+    trained = selectors.get(args.selector).trains_supernet
+    if args.proposals is None:
+        args.proposals = 1 if trained else 10
+    if trained and args.epochs is None and args.supernet is None:
+        args.epochs = TRAIN_EPOCHS.get(args.space, DEFAULT_TRAIN_EPOCHS)
 
 
 def _supernet_options(args: argparse.Namespace, space) -> dict:
@@ -142,180 +263,194 @@ def _supernet_options(args: argparse.Namespace, space) -> dict:
     return options
 
 
-def trains_supernet(selector: str) -> bool:
-    """Whether a selector decides on a trained supernet (its flags are the training group's)."""
-    return bool(getattr(selectors.get(selector), "trains_supernet", False))
-
-
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Flags over --config over, with --resume, the settings saved in the run's config.yaml."""
-    args = parse(parser, argv)
-    stored = Path(args.out) / "config.yaml" if args.resume and args.out else None
-    if stored is not None and stored.is_file():
-        saved = yaml.safe_load(stored.read_text()) or {}
-        known = {a.dest for a in parser._actions} - {"help", "config", "resume", "force", "out"}
-        parser.set_defaults(**{k: v for k, v in saved.items() if k in known})
-        args = parse(parser, argv)
-    return args
-
-
-def _check_args(args: argparse.Namespace) -> None:
-    """Names, ranges and flag combinations; raises UsageError (or UnknownNameError) with one line."""
-    spaces.get(args.space)
-    selectors.get(args.selector)
-    orders.get(args.order)
-    proxies.get(args.proxy)
-    data.num_classes(args.dataset)
-    trained = trains_supernet(args.selector)
-    for flag in ("valid_batches", "batch_size"):
-        _at_least(args, flag, 1)
-    for flag, low in (("proposals", 1), ("epochs", 0), ("steps_per_epoch", 1), ("eval_batches", 1), ("tune_epochs", 0)):
-        if getattr(args, flag) is not None:
-            _at_least(args, flag, low)
-    if not trained:
-        used = [f for f in TRAINED_ONLY if getattr(args, f) not in (None, False)]
-        if used:
-            raise UsageError(f"--{used[0].replace('_', '-')} applies to the selectors that train a supernet "
-                             f"(darts-alpha, darts-pt), not {args.selector}")
-    else:
-        if args.supernet is not None and args.resume:
-            raise UsageError("--resume continues training in --out, --supernet skips training: pass one of them")
-        if args.supernet is not None and args.epochs is not None:
-            raise UsageError("--epochs trains a supernet, --supernet loads a trained one: pass one of them")
-        if args.resume and args.out is None:
-            raise UsageError("--resume needs --out RUN_DIR, the run to continue")
-        if args.resume and args.force:
-            raise UsageError("--resume keeps the run in --out, --force deletes it: pass one of them")
-        if args.fix_alpha and args.selector == "darts-alpha":
-            raise UsageError("--fix-alpha leaves α at its random initialisation, so darts-alpha would pick by noise; "
-                             "use it with darts-pt")
-        if not 0 < args.train_portion < 1:
-            raise UsageError(f"--train-portion must be in (0, 1) for bilevel training (weights on it, α on the rest), "
-                             f"got {args.train_portion}")
-    if args.table is not None:
-        if args.space not in evaluators.table_spaces():
-            raise UsageError(f"--table works with --space {' or '.join(evaluators.table_spaces())}, not {args.space}")
-        if not Path(args.table).is_file():
-            raise UsageError(f"--table {args.table}: no such file")
-
-
-def _at_least(args: argparse.Namespace, flag: str, low: int) -> None:
-    if getattr(args, flag) < low:
-        raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}, got {getattr(args, flag)}")
-
-
 def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
+def _bilevel_config(args: argparse.Namespace) -> BilevelConfig:
+    return BilevelConfig(lr=args.lr, lr_min=args.lr_min, momentum=args.momentum, weight_decay=args.weight_decay,
+                         grad_clip=args.grad_clip, arch_lr=args.arch_lr, arch_weight_decay=args.arch_weight_decay,
+                         second_order=args.second_order, fix_alpha=args.fix_alpha)
+
+
+# ---- the program -------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = _parse(parser, argv)
         _check_args(args)
-        trained = trains_supernet(args.selector)
-        if args.proposals is None:
-            args.proposals = 1 if trained else 10
-        if trained and args.epochs is None and args.supernet is None:
-            args.epochs = TRAIN_EPOCHS.get(args.space, DEFAULT_TRAIN_EPOCHS)
+        _resolve_defaults(args)
         device = devices.resolve(args.device)
         space = spaces.get(args.space)
         size = space.size_kwargs(args.init_channels, args.layers)
-        options = _supernet_options(args, space)
         num_classes = data.num_classes(args.dataset)
-        _seed_everything(args.seed)
-        net = space.supernet(num_classes=num_classes, **size, **options).to(device)
         table = evaluators.table(args.space, args.table) if args.table else None
-        supernet_state = checkpoint.load(args.supernet) if args.supernet else None
-        out = Path(args.out or (f"runs/{args.space}-{args.selector}-{args.order}-seed{args.seed}-"
-                                f"{datetime.datetime.now():%Y%m%d-%H%M%S}"))
-        meta = {"space": args.space, "size": {**space.search_size, **size}, "options": options, "num_classes": num_classes,
-                "dataset": args.dataset, "data": str(args.data), "batch_size": args.batch_size,
-                "train_portion": args.train_portion, "steps_per_epoch": args.steps_per_epoch,
-                "eval_batches": args.eval_batches}
-        resume_state = _resumable(args, out, meta) if args.resume else None
-        if supernet_state is not None:
-            _check_supernet(args, supernet_state, meta)
-        if trained:
-            splits = data.search_splits(args.dataset, args.data, args.train_portion, args.download)
-            sources = tuple(data.BatchSource(s, args.batch_size, device, args.workers) for s in splits)
+        family = args.strategy or args.selector
+        out = Path(args.out or f"runs/{args.space}-{family}-seed{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+        if args.strategy is not None:
+            setup = _multi_trial_setup(args, space, size, num_classes, device, out)
         else:
-            pool = data.search_dataset(args.dataset, args.data, args.train_portion, args.download)
-            sources = (data.BatchSource(pool, args.batch_size, device, args.workers),)
+            setup = _supernet_setup(args, space, size, num_classes, device, out)
         run = RunDir(out, force=args.force, resume=args.resume)
-    except (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, CheckpointError, ValueError) as e:
-        fail(PROG, str(e))
+    except USER_ERRORS as e:
+        fail(PROG, _one_line(e))
+    except (RuntimeError, MemoryError) as e:  # e.g. a width that cannot be allocated
+        fail(PROG, f"cannot build the network: {_one_line(e)}")
 
     config = {k: v for k, v in vars(args).items() if k != "config"}
-    config.update(out=str(run.path), device=str(device), num_classes=num_classes, supernet_size=meta["size"],
-                  ptnas_version=__version__, torch_version=str(torch.__version__), python=platform.python_version(),
+    config.update(out=str(run.path), device=str(device), num_classes=num_classes,
+                  supernet_size={**space.search_size, **size}, ptnas_version=__version__,
+                  torch_version=str(torch.__version__), python=platform.python_version(),
                   command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
-    run.write_yaml("config.yaml", config)
-
-    supernet_summary = None
+    if not args.resume:
+        run.write_yaml("config.yaml", config)
     try:
-        if trained:
-            state = supernet_state or _train(args, net, sources, run, meta, resume_state)
-            if supernet_state is not None:
-                net.load_state_dict(supernet_state["net"])
-            policy = _trained_policy(args, net, sources, state)
-            supernet_summary = {"checkpoint": str(args.supernet or run.path / CHECKPOINT),
-                                "epochs_trained": state["epoch"], "history": state["history"]}
-        else:
-            policy = _zero_cost_policy(args, sources[0], device, run)
+        summary = setup(run)
     except KeyboardInterrupt:
-        print(f"interrupted; the last finished epoch is in {run.path / CHECKPOINT}: continue with "
+        print(f"{PROG}: interrupted; what was computed so far is in {run.path}: continue with "
               f"--resume --out {run.path}", file=sys.stderr)
         return 130
+    except (*USER_ERRORS, ReplayMismatchError) as e:
+        fail(PROG, f"{_one_line(e)} (the run so far is in {run.path}; continue with --resume --out {run.path})")
 
-    log = SearchLog(run.path)
-    try:
-        result = selectors.search(
-            net, policy, orders.get(args.order), args.proposals,
-            build=lambda g: space.network(g, num_classes=num_classes, **meta["size"]),
-            seed=args.seed, log=log, progress=True)
-    except KeyboardInterrupt:
-        print(f"interrupted; every score so far is in {run.path / 'scores.jsonl'}", file=sys.stderr)
-        return 130
-    finally:
-        log.close()
-
-    summary: dict[str, Any] = {
-        "space": args.space,
-        "genotype": str(result.genotype),
-        "selector": args.selector, "order": args.order, "seed": args.seed,
-        "candidates": [{"genotype": str(c.genotype), "validation_score": c.score, "proposals": c.proposals}
-                       for c in result.candidates],
-    }
-    if trained:
-        summary["supernet"] = supernet_summary
-    else:
-        summary["proxy"] = args.proxy
-    if table is not None:
-        summary["benchmark"] = {"table": str(args.table), **table.report(result.genotype)}
+    genotype = summary["genotype"]
+    if table is not None and genotype is not None:
+        summary["benchmark"] = {"table": str(args.table), **table.report(genotype)}
     run.write_json("genotype.json", summary)
-    run.write_text("genotype.txt", str(result.genotype) + "\n")
-
-    print(f"genotype: {result.genotype}")
-    if table is not None:
-        print(table.describe(result.genotype))
+    run.write_text("genotype.txt", str(genotype) + "\n")
+    print(f"genotype: {genotype}")
+    if table is not None and genotype is not None:
+        print(table.describe(genotype))
+    for warning in summary.get("warnings", []):
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
     print(f"run dir: {run.path}")
     return 0
 
 
-def _resumable(args: argparse.Namespace, out: Path, meta: dict) -> dict:
-    """The checkpoint --resume continues, checked in full before the run dir is touched."""
-    if not (out / CHECKPOINT).is_file():
-        raise UsageError(f"--resume: {out} holds no {CHECKPOINT} to resume from; pass the --out of a "
-                         "darts-alpha or darts-pt run that finished at least one epoch")
-    state = checkpoint.load(out / CHECKPOINT)
-    _require_same(state, meta, RESUME_KEYS, f"--resume: {out / CHECKPOINT}")
-    problem = training.mismatch(state, _bilevel_config(args), args.epochs, args.seed)
-    if problem:
-        raise UsageError(f"--resume: {problem}")
-    return state
+def _one_line(e: BaseException) -> str:
+    text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    return " ".join(text.split()) or type(e).__name__
+
+
+def _context(args, space, size, num_classes, device, out: Path | None) -> evaluators.Context:
+    return evaluators.Context(space, num_classes, size={**space.search_size, **size}, device=device, seed=args.seed,
+                              dataset=args.dataset, data_dir=args.data, download=args.download,
+                              train_portion=args.train_portion, batch_size=args.batch_size, workers=args.workers,
+                              run_dir=out, progress=True)
+
+
+# ---- supernet selection ------------------------------------------------------------------------------
+def _supernet_setup(args, space, size, num_classes, device, out: Path):
+    """Everything that can fail on bad input, before the run dir is touched; returns the run itself."""
+    selector_cls = selectors.get(args.selector)
+    trained = selector_cls.trains_supernet
+    options = _supernet_options(args, space)
+    _seed_everything(args.seed)
+    net = space.supernet(num_classes=num_classes, **size, **options).to(device)
+    meta = {"space": args.space, "size": {**space.search_size, **size}, "options": options, "num_classes": num_classes,
+            "dataset": args.dataset, "data": str(args.data), "batch_size": args.batch_size,
+            "train_portion": args.train_portion, "steps_per_epoch": args.steps_per_epoch,
+            "eval_batches": args.eval_batches}
+    bilevel = _bilevel_config(args)
+    supernet_state = checkpoint.load(args.supernet) if args.supernet else None
+    if supernet_state is not None:
+        _check_supernet(args, supernet_state, meta)
+    if trained:
+        splits = data.search_splits(args.dataset, args.data, args.train_portion, args.download)
+        sources = tuple(data.BatchSource(s, args.batch_size, device, args.workers) for s in splits)
+    else:
+        pool = data.search_dataset(args.dataset, args.data, args.train_portion, args.download)
+        sources = (data.BatchSource(pool, args.batch_size, device, args.workers),)
+    trainer = None
+    if trained and supernet_state is None:
+        trainer = BilevelTrainer(net, *sources, bilevel, epochs=args.epochs, seed=args.seed,
+                                 steps_per_epoch=args.steps_per_epoch, eval_batches=args.eval_batches, progress=True)
+        if args.resume and (out / CHECKPOINT).is_file():
+            state = checkpoint.load(out / CHECKPOINT)
+            _require_same(state, meta, RESUME_KEYS, f"--resume: {out / CHECKPOINT}")
+            trainer.load_state_dict(state)  # refuses other training settings (CheckpointError)
+        elif args.resume:
+            raise UsageError(f"--resume: {out} holds no {CHECKPOINT} (the supernet had not finished an epoch); "
+                             "start again with --force")
+    evaluator = evaluators.build(args, _context(args, space, size, num_classes, device, out))
+
+    def run_it(run: RunDir) -> dict[str, Any]:
+        state = supernet_state
+        if trained and state is None:
+            state = _train(args, trainer, run, meta)
+        if state is not None:
+            net.load_state_dict(state["net"])
+        extra: dict[str, Any] = {"bilevel": bilevel}
+        if not trained and proxies.get(args.proxy).population:  # tenas, vote: keep the parts of every pass
+            extra["on_parts"] = _parts_writer(run, resume=args.resume)
+        policy = selector_cls.from_context(SearchContext(args, net, device, sources, run.path, state, extra))
+        log = _open_log(run, args.resume and selector_cls.replayable)
+        try:
+            result = selectors.search(net, policy, orders.get(args.order), args.proposals, evaluator=evaluator,
+                                      seed=args.seed, log=log, progress=True)
+        finally:
+            log.close()
+        summary: dict[str, Any] = {
+            "space": args.space, "genotype": str(result.genotype), "selector": args.selector, "order": args.order,
+            "seed": args.seed, "evaluator": evaluator.describe(),
+            "candidates": [{"genotype": str(c.genotype), "validation_score": c.score, "proposals": c.proposals,
+                            **({"status": c.record.status, "reason": c.record.reason} if c.record else {})}
+                           for c in result.candidates],
+            "warnings": _warnings(log.records)}
+        if trained:
+            summary["supernet"] = {"checkpoint": str(args.supernet or run.path / CHECKPOINT),
+                                   "epochs_trained": state["epoch"], "history": state["history"]}
+        else:
+            summary["proxy"] = args.proxy
+        return summary
+
+    return run_it
+
+
+def _open_log(run: RunDir, replay: bool) -> SearchLog:
+    """The search's log: continuing the interrupted one, or afresh (its scores and event files deleted)."""
+    if replay:
+        return SearchLog.resume(run.path)
+    (run.path / "scores.jsonl").unlink(missing_ok=True)
+    events = run.path / "events"
+    if events.is_dir():
+        for f in events.iterdir():
+            if f.is_file():
+                f.unlink()
+    return SearchLog(run.path)
+
+
+def _parts_writer(run: RunDir, resume: bool):
+    """Population proxies' raw parts, one JSON line per candidate of a scoring pass (parts.jsonl)."""
+    parts = run.path / "parts.jsonl"
+    if not resume:
+        parts.write_text("")
+    written = set()
+    if resume and parts.is_file():  # a replayed pass must not be written twice
+        for line in parts.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                written.add((r["proposal"], r["pass"], json.dumps(r["key"])))
+            except (ValueError, KeyError):
+                continue
+
+    def write(record: dict) -> None:
+        if (record["proposal"], record["pass"], json.dumps(record["key"])) in written:
+            return
+        with open(parts, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, allow_nan=True) + "\n")
+
+    return write
+
+
+def _warnings(records: list[dict]) -> list[str]:
+    values = [r["value"] for r in records if r["kind"] == "score"]
+    if values and all(v is None or (isinstance(v, float) and math.isnan(v)) for v in values):
+        return ["every score of this search was NaN (the proxy failed on every perturbation); "
+                "the genotype says nothing about the architectures"]
+    return []
 
 
 def _check_supernet(args: argparse.Namespace, state: dict, meta: dict) -> None:
@@ -333,45 +468,18 @@ def _require_same(state: dict, meta: dict, keys: Sequence[str], what: str) -> No
                              "use the same settings")
 
 
-def _zero_cost_policy(args: argparse.Namespace, source: data.BatchSource, device: torch.device,
-                      run: RunDir) -> Selector:
-    """zc-pt / zc-disc: proxy scores on a stream of the search pool, V fixed batches for validation."""
-    proxy = proxies.get(args.proxy)
-    extra = {}
-    if proxy.population:  # tenas, vote combine raw parts across each scoring pass: keep the parts
-        parts = run.path / "parts.jsonl"
-        parts.write_text("")
-
-        def write_parts(record: dict) -> None:
-            with open(parts, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record, allow_nan=True) + "\n")
-
-        extra["on_parts"] = write_parts
-    return selectors.get(args.selector)(
-        proxy, source.stream(args.seed), source.fixed(args.seed + 1, args.valid_batches),
-        bn_mode=args.bn_mode, init_seed=args.seed, device=device, progress=True, **extra)
-
-
-def _bilevel_config(args: argparse.Namespace) -> BilevelConfig:
-    return BilevelConfig(lr=args.lr, lr_min=args.lr_min, momentum=args.momentum, weight_decay=args.weight_decay,
-                         grad_clip=args.grad_clip, arch_lr=args.arch_lr, arch_weight_decay=args.arch_weight_decay,
-                         second_order=args.second_order, fix_alpha=args.fix_alpha)
-
-
-def _train(args: argparse.Namespace, net, sources, run: RunDir, meta: dict, resume_state: dict | None) -> dict:
+def _train(args: argparse.Namespace, trainer: BilevelTrainer, run: RunDir, meta: dict) -> dict:
     """Bilevel DARTS on the train/valid halves, checkpointed every epoch; returns the final state."""
-    train, valid = sources
-    trainer = BilevelTrainer(net, train, valid, _bilevel_config(args), epochs=args.epochs, seed=args.seed,
-                             steps_per_epoch=args.steps_per_epoch, eval_batches=args.eval_batches, progress=True)
-    if resume_state is not None:
-        trainer.load_state_dict(resume_state)
+    resumed = trainer.epoch > 0
+    if resumed:
         print(f"resuming after epoch {trainer.epoch} of {trainer.epochs}", file=sys.stderr)
-    writer = summary_writer(run.path / "events" / "supernet",
-                            purge_step=trainer.epoch + 1 if resume_state is not None else None)
+    writer = summary_writer(run.path / "events" / "supernet", purge_step=trainer.epoch + 1 if resumed else None)
     try:
         trainer.fit(run.path / CHECKPOINT, writer=writer, meta=meta)
-        if args.epochs == 0:  # nothing trained, but --supernet may still want this supernet
-            checkpoint.save(run.path / CHECKPOINT, {**meta, **trainer.state_dict()})
+    except KeyboardInterrupt:
+        if (run.path / CHECKPOINT).is_file():
+            print(f"{PROG}: interrupted; the last finished epoch is in {run.path / CHECKPOINT}", file=sys.stderr)
+        raise
     finally:
         writer.close()
     if trainer.history:
@@ -381,18 +489,49 @@ def _train(args: argparse.Namespace, net, sources, run: RunDir, meta: dict, resu
     return {**meta, **trainer.state_dict()}
 
 
-def _trained_policy(args: argparse.Namespace, net, sources, state: dict) -> Selector:
-    """darts-alpha reads α; darts-pt measures V on the valid half and fine-tunes between decisions."""
-    if args.selector == "darts-alpha":
-        return selectors.DartsAlpha()
-    train, valid = sources
-    tune = dataclasses.replace(_bilevel_config(args), lr=args.tune_lr, lr_min=args.tune_lr)
-    tuner = BilevelTrainer(net, train, valid, tune, epochs=None, seed=args.seed, steps_per_epoch=args.steps_per_epoch,
-                           eval_batches=0, phase=1)
-    if tuner.architect is not None and state.get("arch_optimizer") is not None:
-        tuner.architect.load_state_dict(state["arch_optimizer"])  # α's Adam goes on; the weights' SGD is reset
-    return selectors.DartsPT(valid, args.eval_batches, args.criterion, tuner, args.tune_epochs, seed=args.seed,
-                             progress=True)
+# ---- multi-trial search ------------------------------------------------------------------------------
+def _multi_trial_setup(args, space, size, num_classes, device, out: Path):
+    strategy_cls = strategies.get(args.strategy)
+    strategy = strategy_cls.from_args(args)
+    budget = strategies.budget(args)
+    if args.resume:
+        raise UsageError(f"--resume: a multi-trial search ({args.strategy}) cannot be continued yet; every "
+                         f"evaluation so far is in {out / 'scores.jsonl'}")
+    context = _context(args, space, size, num_classes, device, out)
+    evaluator = evaluators.build(args, context) if strategy_cls.uses_evaluator else None
+    proxy_needed = strategy.wants_proxy
+    cache = strategies.read_proxy_cache(args.proxy_cache) if (proxy_needed and args.proxy_cache) else None
+    proxy_evaluator = None
+    if proxy_needed and cache is None:
+        proxy_args = argparse.Namespace(**{**vars(args), "valid_batches": args.proxy_batches or 1})
+        proxy_evaluator = evaluators.ZeroCost.from_args(proxy_args, context)
+
+    def run_it(run: RunDir) -> dict[str, Any]:
+        log = SearchLog(run.path)
+        proxy = None
+        if proxy_needed:
+            proxy = strategies.ProxyScores(proxy_evaluator, cache, proxies.get(args.proxy).higher_is_better, log,
+                                           name=args.proxy)
+        trials = strategies.Trials(evaluator, budget, log, progress=True)
+        try:
+            result = strategy.run(space, trials, proxy, np.random.default_rng(args.seed))
+            if result.genotype is not None:
+                log.result(result.genotype)
+        finally:
+            trials.close()
+            log.close()
+        if result.genotype is None:
+            raise ValueError("no architecture could be evaluated: every evaluation was rejected or failed "
+                             f"(see {run.path / 'scores.jsonl'})")
+        statuses = [r.status for r in trials.records]
+        return {"space": args.space, "genotype": str(result.genotype), "strategy": strategy.describe(),
+                "evaluator": evaluator.describe() if evaluator is not None else None, "seed": args.seed,
+                "score": result.record.score, "evaluations": len(trials.records),
+                "rejected": statuses.count("rejected"), "failed": statuses.count("failed"),
+                "proxy_evaluations": 0 if proxy is None else proxy.count,
+                "best_so_far": trials.best_curve, "seconds": trials.seconds, **result.details}
+
+    return run_it
 
 
 if __name__ == "__main__":

@@ -1,12 +1,38 @@
-"""Benchmark tables by space: `evaluators.table("macro", path)` reads the ground truth of that space's
-benchmark; every table has `lookup(arch)`, `test_accuracy(arch)`, `report(arch)` and `describe(arch)`."""
+"""Evaluators of whole subnetworks, by name, and benchmark tables by space.
+
+    evaluators.get("fear")           # zero-cost | table | shortreg | fear
+    evaluators.names()
+    evaluator = evaluators.build(args, context)        # from parsed flags (see base.Context)
+    records = evaluator.evaluate(genotypes, on_record)  # one Record per genotype, score higher = better
+
+`add_flags(parser)` adds `--evaluator` and every evaluator's own flags to a program's parser;
+`check_flags(args)` refuses a flag that the chosen evaluator does not read.
+
+`evaluators.table("macro", path)` reads the ground truth of that space's benchmark; every table has
+`lookup(arch)`, `test_accuracy(arch)`, `report(arch)` and `describe(arch)`.
+"""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+from ptnas.evaluators.base import Context, Evaluator, Flag, Record, ranked
+from ptnas.evaluators.fear import Fear
 from ptnas.evaluators.macro_table import MacroTable
 from ptnas.evaluators.nb201_table import NATSBenchTable, NB201Table, open_table
+from ptnas.evaluators.shortreg import ShortReg
+from ptnas.evaluators.table import TableEvaluator
+from ptnas.evaluators.zero_cost import ZeroCost
 from ptnas.registry import Registry
+
+_EVALUATORS: Registry[type[Evaluator]] = Registry("evaluator")
+_EVALUATORS.register("zero-cost", ZeroCost)
+_EVALUATORS.register("table", TableEvaluator)
+_EVALUATORS.register("shortreg", ShortReg)
+_EVALUATORS.register("fear", Fear)
+
+get = _EVALUATORS.get
+names = _EVALUATORS.names
 
 _TABLES: Registry = Registry("benchmark table space")
 _TABLES.register("nb201", open_table)  # the CSV table, or the official API's benchmark file
@@ -20,4 +46,35 @@ def table(space: str, path: str | Path) -> NB201Table | NATSBenchTable | MacroTa
     return _TABLES.get(space)(path)
 
 
-__all__ = ["MacroTable", "NATSBenchTable", "NB201Table", "table", "table_spaces"]
+def add_flags(parser: argparse.ArgumentParser, default: str = "zero-cost") -> None:
+    """`--evaluator` and the evaluators' own flags (each once, even when several evaluators share it)."""
+    group = parser.add_argument_group("evaluator (ranks whole candidate networks)")
+    group.add_argument("--evaluator", default=default,
+                       help=f"{', '.join(names())} (default {default})")
+    known = {s for a in parser._actions for s in a.option_strings}
+    for name in names():
+        for flag in get(name).FLAGS:
+            if flag.name not in known:
+                group.add_argument(flag.name, **flag.kwargs)
+                known.add(flag.name)
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """ValueError (one line) for an evaluator flag given on the command line that `args.evaluator` does not read."""
+    chosen = get(args.evaluator)
+    own = {f.dest for f in chosen.FLAGS}
+    for name in names():
+        for flag in get(name).FLAGS:
+            if flag.dest not in own and getattr(args, flag.dest, None) is not None:
+                users = [n for n in names() if flag.dest in {f.dest for f in get(n).FLAGS}]
+                raise ValueError(f"{flag.name} applies to --evaluator {' or '.join(users)}, not {args.evaluator}")
+
+
+def build(args: argparse.Namespace, context: Context) -> Evaluator:
+    check_flags(args)
+    return get(args.evaluator).from_args(args, context)
+
+
+__all__ = ["Context", "Evaluator", "Fear", "Flag", "MacroTable", "NATSBenchTable", "NB201Table", "Record",
+           "ShortReg", "TableEvaluator", "ZeroCost", "add_flags", "build", "check_flags", "get", "names", "ranked",
+           "table", "table_spaces"]

@@ -1,5 +1,12 @@
 """Zero-cost scores of standalone networks: each architecture becomes a fresh network, seeded the
-same way, and every requested proxy is computed on the same batch.
+same way, and scored by a proxy on fixed batches.
+
+`ZeroCost` is the registered evaluator (`evaluators.get("zero-cost")`): the proxy summed over V fixed
+minibatches of the search pool, as the Zero-Cost-PT validation stage scores candidates (Xiang et al.
+2023, Algorithm 1); population proxies rank the candidates against each other batch by batch. Its
+score is oriented: a lower-is-better proxy's total is negated.
+
+`ProxyScorer` serves the correlation study: several proxies on one batch, their raw parts kept.
 
 `measure(genotype)` returns every raw part the requested proxies need (a part shared by several
 proxies, e.g. synflow alone and inside `vote`, is computed once). `combine(measured)` turns the
@@ -10,11 +17,12 @@ the two lets a long study store parts as they come and combine at the end.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Hashable, Mapping, Sequence
+from typing import Any, Callable, Hashable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
 
+from ptnas.evaluators.base import Context, Evaluator, Record, Sink
 from ptnas.proxies import AnyProxy, Batch
 
 
@@ -27,7 +35,7 @@ def parts_needed(proxies: Sequence[AnyProxy]) -> list:
     return list(seen.values())
 
 
-class ZeroCostEvaluator:
+class ProxyScorer:
     """Scores architectures of one space with zero-cost proxies on a fixed batch.
 
     build(genotype) -> an untrained nn.Module; `init_seed` seeds torch before every build, so an
@@ -63,3 +71,74 @@ class ZeroCostEvaluator:
     def combine(self, measured: Sequence[Mapping[str, float]]) -> dict[str, list[float]]:
         """Each proxy's score for every member of the population, from the members' parts."""
         return {p.name: p.combine(measured) for p in self.proxies}
+
+
+class ZeroCost(Evaluator):
+    """Σ over V fixed batches of proxy(network(g), batch); the highest oriented total wins.
+
+    batches: returns the same V batches at every call. Reads --proxy, --valid-batches (V) and --bn-mode.
+    """
+
+    name = "zero-cost"
+    READS = ("proxy", "valid_batches", "bn_mode")
+
+    def __init__(self, proxy: AnyProxy, batches: Callable[[], Iterator[Batch]], network: Callable[[Hashable], nn.Module],
+                 bn_mode: str = "eval", progress: bool = False):
+        self.proxy, self.batches, self.network = proxy, batches, network
+        self.bn_mode, self.progress = bn_mode, progress
+
+    @classmethod
+    def from_args(cls, args, context: Context) -> "ZeroCost":
+        from ptnas import data, proxies
+
+        proxy = proxies.get(args.proxy)
+        kept = []
+
+        def batches() -> Iterator[Batch]:  # drawn at the first use: a search with one candidate never needs them
+            if not kept:
+                source = data.BatchSource(context.search_pool, context.batch_size, context.device, context.workers)
+                kept.append(source.fixed(context.seed + 1, args.valid_batches))
+            return kept[0]()
+
+        return cls(proxy, batches, context.network, bn_mode=args.bn_mode, progress=context.progress)
+
+    def describe(self) -> dict[str, Any]:
+        return {"evaluator": self.name, "proxy": self.proxy.name, "higher_is_better": self.proxy.higher_is_better,
+                "bn_mode": self.bn_mode}
+
+    def evaluate(self, genotypes: Sequence[Hashable], on_record: Sink | None = None) -> list[Record]:
+        from tqdm import tqdm
+
+        batches = list(self.batches())
+        if self.proxy.population:  # scores exist only once every candidate is measured
+            measured, seconds = [], []
+            for g in tqdm(genotypes, desc="zero-cost", disable=not self.progress, leave=False):
+                start = time.perf_counter()
+                model = self.network(g)
+                measured.append([self.proxy.measure(model, b, bn_mode=self.bn_mode) for b in batches])
+                seconds.append(time.perf_counter() - start)
+            per_batch = [self.proxy.combine([m[k] for m in measured]) for k in range(len(batches))]
+            records = [self._record(g, [per_batch[k][i] for k in range(len(batches))], seconds[i])
+                       for i, g in enumerate(genotypes)]
+            for r in records:
+                if on_record is not None:
+                    on_record(r)
+            return records
+        records = []
+        for g in tqdm(genotypes, desc="zero-cost", disable=not self.progress, leave=False):
+            start = time.perf_counter()
+            model = self.network(g)
+            values = [self.proxy(model, b, bn_mode=self.bn_mode) for b in batches]
+            records.append(self._record(g, values, time.perf_counter() - start))
+            if on_record is not None:
+                on_record(records[-1])
+        return records
+
+    def _record(self, genotype: Hashable, values: list[float], seconds: float) -> Record:
+        total = float(sum(values))
+        sign = 1.0 if self.proxy.higher_is_better else -1.0
+        details = {"proxy": self.proxy.name, "total": total, "batches": len(values)}
+        if total != total:
+            return Record(str(genotype), None, "failed", seconds, details,
+                          reason=f"proxy {self.proxy.name} gave NaN on {sum(v != v for v in values)} of {len(values)} batches")
+        return Record(str(genotype), sign * total, "ok", seconds, details)

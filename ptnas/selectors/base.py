@@ -5,13 +5,33 @@ never knows which space its supernet comes from.
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import math
-from typing import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterator, Sequence
+
+import torch
 
 from ptnas.supernet import EdgeId, Supernet
 
 OpScores = dict[tuple[EdgeId, str], float]
+
+
+@dataclass
+class SearchContext:
+    """What a search program has built before its selector: the resolved flags, the supernet, the device,
+    the batch sources (`(pool,)` for zero-cost selectors, `(train, valid)` for those that train a
+    supernet), the run dir and, for trained selectors, the trained supernet's state."""
+
+    args: argparse.Namespace
+    net: Supernet
+    device: torch.device
+    sources: tuple = ()
+    run_dir: Path | None = None
+    trained_state: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Selector:
@@ -26,6 +46,13 @@ class Selector:
     name = ""
     keep_high = True
     edge_keep_high = True
+    trains_supernet: ClassVar[bool] = False  # decides on a supernet trained by bilevel DARTS first
+    replayable: ClassVar[bool] = False  # a pass's scores depend only on the decisions and the pass's batch
+
+    @classmethod
+    def from_context(cls, context: SearchContext) -> "Selector":
+        """The selector a search program asks for, built from its resolved flags and what it has built."""
+        raise NotImplementedError(f"selector {cls.name} cannot be built from the command line")
 
     def begin_proposal(self, net: Supernet, proposal: int) -> None:
         """Called before each proposal round, with the supernet's decisions reset."""
@@ -41,9 +68,8 @@ class Selector:
     def after_decision(self, net: Supernet) -> None:
         """Called after every permanent decision (DARTS-PT fine-tunes the supernet here)."""
 
-    def validate(self, genotypes: Sequence[Hashable], build: Callable[[Hashable], object]) -> list[float] | None:
-        """Scores of the unique candidates of all proposals (higher wins), or None if the policy has none."""
-        return None
+    def skip_pass(self) -> None:
+        """A scoring pass is replayed from a resumed run's log: advance whatever the pass would have used."""
 
     def merit(self, score: float, edge_level: bool = False) -> float:
         """Score turned into 'higher = keep', with NaN as the worst."""

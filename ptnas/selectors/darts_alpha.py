@@ -25,6 +25,11 @@ class DartsAlpha(Selector):
     keep_high = True
     edge_keep_high = True
     trains_supernet = True
+    replayable = True
+
+    @classmethod
+    def from_context(cls, context) -> "DartsAlpha":
+        return cls()
 
     def score_ops(self, net: Supernet, edges: Sequence[EdgeId]) -> OpScores:
         out: OpScores = {}

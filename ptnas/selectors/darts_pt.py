@@ -13,13 +13,14 @@ Each proposal round starts again from the trained supernet, so rounds differ onl
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from ptnas.data.batches import BatchSource
-from ptnas.selectors.base import OpScores, Selector
+from ptnas.selectors.base import OpScores, SearchContext, Selector
 from ptnas.supernet import EdgeId, Supernet
 from ptnas.supernet.training import BilevelTrainer, evaluate
 
@@ -35,6 +36,19 @@ class DartsPT(Selector):
 
     name = "darts-pt"
     trains_supernet = True
+
+    @classmethod
+    def from_context(cls, context: SearchContext) -> "DartsPT":
+        """V on the valid half; fine-tuning at --tune-lr (constant) with the run's bilevel settings; α's
+        Adam state goes on from the trained supernet's, the weights' SGD starts afresh."""
+        args, (train, valid) = context.args, context.sources
+        tune = dataclasses.replace(context.extra["bilevel"], lr=args.tune_lr, lr_min=args.tune_lr)
+        tuner = BilevelTrainer(context.net, train, valid, tune, epochs=None, seed=args.seed,
+                               steps_per_epoch=args.steps_per_epoch, eval_batches=0, phase=1)
+        state = context.trained_state or {}
+        if tuner.architect is not None and state.get("arch_optimizer") is not None:
+            tuner.architect.load_state_dict(state["arch_optimizer"])
+        return cls(valid, args.eval_batches, args.criterion, tuner, args.tune_epochs, seed=args.seed, progress=True)
 
     def __init__(self, valid: BatchSource, eval_batches: int | None = None, criterion: str = "acc",
                  tuner: BilevelTrainer | None = None, tune_epochs: int = 5, seed: int = 0, progress: bool = False):

@@ -1,15 +1,28 @@
 """The search loop: N proposal rounds, each deciding every edge from the undecided supernet, then a
 validation stage that picks the best unique candidate (Xiang et al. 2023, Algorithm 1).
+
+The validation stage is an evaluator (ptnas.evaluators): every selector gets one, and the candidate
+with the highest evaluator score wins (rejected and failed candidates rank last). With one unique
+candidate there is nothing to choose and no validation is run.
+
+Resume: a `SearchLog` opened on the scores.jsonl of an interrupted run replays it. Every scoring pass
+already in the file is served from it instead of being computed (the selector only advances its batch
+stream, `Selector.skip_pass`), every record already written is not written again, and the search goes
+on from the first pass the file lacks, so a resumed run ends with the genotype and the file of an
+uninterrupted one. Only selectors whose passes depend on nothing but their inputs (`replayable`) resume
+this way.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Hashable
 
 import numpy as np
 from tqdm import tqdm
 
+from ptnas.evaluators.base import Evaluator, Record
 from ptnas.search_log import SearchLog
 from ptnas.selectors.base import Selector
 from ptnas.supernet import EdgeId, Supernet
@@ -25,7 +38,11 @@ class Proposal:
 
     def score(self, edges: list[EdgeId], stage: str = "op") -> dict[tuple[EdgeId, str], float]:
         """One scoring pass over the ops of `edges`; logs every score and returns merits."""
-        scores = self.selector.score_ops(self.net, edges)
+        scores = self.log.replayed_pass(self.index, self.step, stage)
+        if scores is not None:
+            self.selector.skip_pass()
+        else:
+            scores = self.selector.score_ops(self.net, edges)
         if not scores:
             raise RuntimeError(f"selector {self.selector.name} scored no op on edges {edges}")
         for (e, o), v in scores.items():
@@ -48,7 +65,12 @@ class Proposal:
         """Progressively remove the edge with the worst merit until `keep` remain (DARTS-PT, ZC-PT)."""
         alive = [e for e in edges if not self.net.is_pruned(e)]
         while len(alive) > keep:
-            scores = self.selector.score_edges(self.net, alive)
+            scores = self.log.replayed_pass(self.index, self.step, "topology")
+            if scores is not None:
+                self.selector.skip_pass()
+                scores = {e: v for (e, _), v in scores.items()}
+            else:
+                scores = self.selector.score_edges(self.net, alive)
             for e, v in scores.items():
                 self.log.score(self.index, self.step, "topology", e, None, v)
             worst = min(alive, key=lambda e: self.selector.merit(scores[e], edge_level=True))
@@ -63,7 +85,11 @@ class Proposal:
 class Candidate:
     genotype: Hashable
     proposals: list[int] = field(default_factory=list)
-    score: float | None = None
+    record: Record | None = None  # the validation stage's evaluation (None: not validated)
+
+    @property
+    def score(self) -> float | None:
+        return None if self.record is None else self.record.score
 
 
 @dataclass
@@ -73,15 +99,16 @@ class SearchResult:
 
 
 def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int,
-           build: Callable[[Hashable], object], seed: int = 0, log: SearchLog | None = None,
+           evaluator: Evaluator | None = None, seed: int = 0, log: SearchLog | None = None,
            progress: bool = False) -> SearchResult:
-    """Run `proposals` rounds of `order` with `selector` on `net`, then validate the unique candidates.
-
-    build(genotype) -> a fresh standalone network, for the validation stage.
+    """Run `proposals` rounds of `order` with `selector` on `net`, then validate the unique candidates
+    with `evaluator` (when there are several) and return the best.
     """
     if proposals < 1:
         raise ValueError(f"proposals must be at least 1, got {proposals}")
     log = log or SearchLog(None)
+    if log.replaying and not selector.replayable:
+        raise ValueError(f"the {selector.name} selector cannot continue a search from its scores.jsonl")
     rng = np.random.default_rng(seed)
     candidates: dict[str, Candidate] = {}
     for i in tqdm(range(proposals), desc="proposals", disable=not progress):
@@ -97,11 +124,18 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
         candidates.setdefault(str(g), Candidate(g)).proposals.append(i)
     net.reset_decisions()
     unique = list(candidates.values())
-    scores = selector.validate([c.genotype for c in unique], build)
-    if scores is not None:
-        for k, (c, s) in enumerate(zip(unique, scores)):
-            c.score = s
-            log.validation(k, c.genotype, s)
-    best = max(unique, key=lambda c: -math.inf if c.score is None or math.isnan(c.score) else c.score)
+    if len(unique) > 1:
+        if evaluator is None:
+            raise ValueError(f"{len(unique)} different candidates and no evaluator to choose among them")
+        done = log.replayed_validations()
+        todo = [c.genotype for c in unique[len(done):]]
+        index = iter(range(len(done), len(unique)))
+        records = done + evaluator.evaluate(todo, on_record=lambda r: log.validation(next(index), r))
+        for c, r in zip(unique, records):
+            c.record = r
+    best = max(unique, key=lambda c: -math.inf if c.record is None else c.record.merit())
+    if len(unique) > 1 and all(c.record is not None and not c.record.ok for c in unique):
+        warnings.warn(f"no candidate could be validated ({unique[0].record.reason}); keeping the first proposal's",
+                      RuntimeWarning, stacklevel=2)
     log.result(best.genotype)
     return SearchResult(best.genotype, unique)

@@ -48,6 +48,13 @@ class SearchSpace:
         """Published genotypes of this space, by name."""
         return {}
 
+    def feature_blocks(self, network: nn.Module) -> list[nn.Module]:
+        """The standalone network's cells or blocks between stem and classifier head, input first.
+
+        FEAR (ptnas.evaluators.fear) freezes the stem and the first three quarters of these.
+        """
+        raise NotImplementedError(f"the {self.name} space does not say how its network splits into blocks")
+
     def sample(self, rng: np.random.Generator) -> Hashable:
         """A uniformly random genotype of the space; the same generator state gives the same genotype."""
         raise NotImplementedError

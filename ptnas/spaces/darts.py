@@ -420,6 +420,10 @@ class DartsSpace(SearchSpace):
                             layers=layers or (14 if imagenet else 20), num_classes=num_classes,
                             auxiliary=auxiliary, drop_path_prob=drop_path_prob, input_size=input_size)
 
+    def feature_blocks(self, network: DartsNetwork) -> list[nn.Module]:
+        """The cells, in order (the auxiliary head, when built, stays trainable with the classifier)."""
+        return list(network.cells)
+
     def sample(self, rng: np.random.Generator) -> DartsGenotype:
         """Per cell type and intermediate node j = 2..5: two distinct inputs uniform among nodes 0..j-1
         (listed in input order) and an op for each uniform over `SEARCH_OPS`; concat [2, 3, 4, 5]. The

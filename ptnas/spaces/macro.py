@@ -164,6 +164,10 @@ class MacroSpace(SearchSpace):
     def network(self, genotype, num_classes: int = 10, C: int = STEM) -> MacroNetwork:
         return MacroNetwork(self._as_genotype(genotype), num_classes=num_classes, C=C)
 
+    def feature_blocks(self, network: MacroNetwork) -> list[nn.Module]:
+        """The 8 searchable layers."""
+        return list(network.layers)
+
     def sample(self, rng: np.random.Generator) -> MacroGenotype:
         """Each of the 8 layers uniform over the 3 ops: the 6,561 architectures equally likely."""
         return MacroGenotype(sample_choices([ops.OPS] * LAYERS, rng))

@@ -265,6 +265,10 @@ class MobileNetSpace(SearchSpace):
             raise ValueError(f"input_size must be positive, got {input_size}")
         return MobileNetNetwork(g, num_classes=num_classes, C=C, dropout=dropout)
 
+    def feature_blocks(self, network: MobileNetNetwork) -> list[nn.Module]:
+        """The searchable blocks (a skipped block is an identity with nothing to train)."""
+        return list(network.blocks)
+
     def sample(self, rng: np.random.Generator, layers: int = MAX_LAYERS) -> MobileNetGenotype:
         """Each block uniform over its choices (`block_ops`), at `layers` blocks per stage (default 21 blocks)."""
         return MobileNetGenotype(sample_choices([block_ops(s) for s in block_specs(WIDTHS, layers)], rng))

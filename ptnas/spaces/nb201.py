@@ -178,6 +178,10 @@ class NB201Space(SearchSpace):
     def network(self, genotype, num_classes: int = 10, **size) -> NB201Network:
         return NB201Network(self._as_genotype(genotype), num_classes=num_classes, **size)
 
+    def feature_blocks(self, network: NB201Network) -> list[nn.Module]:
+        """The 3N cells and the two residual reduction blocks, in order."""
+        return list(network.cells)
+
     def sample(self, rng: np.random.Generator) -> NB201Genotype:
         """Each of the 6 edges uniform over the 5 ops: the 15,625 cells equally likely."""
         return NB201Genotype(sample_choices([ops.OPS] * len(EDGES), rng))

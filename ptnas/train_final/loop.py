@@ -80,20 +80,29 @@ def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, criterion: Ca
 
 def train_one_epoch(model: nn.Module, loader, criterion: Callable, optimizer: torch.optim.Optimizer,
                     settings: StepSettings, process: Process, epoch: int, num_updates: int, *, scheduler=None,
-                    scaler=None, ema=None, progress: bool = True, desc: str = "") -> tuple[dict[str, float], int]:
-    """One pass over this rank's shard. Returns rank-averaged metrics and the updated optimizer-step count.
+                    scaler=None, ema=None, progress: bool = True, desc: str = "",
+                    stop: Callable[[dict[str, float]], bool] | None = None) -> tuple[dict[str, float], int]:
+    """One pass over this rank's shard (a DataLoader, or any iterable of batches). Returns rank-averaged
+    metrics and the updated optimizer-step count.
 
-    metrics: loss (mean over images of the training loss), top1/top5 (%, main logits), images/s (all ranks).
+    metrics: loss (mean over images of the training loss), top1/top5 (%, main logits), images/s (all ranks),
+    steps, and `stopped` (True when `stop` ended the epoch early).
+    stop: called after every step with this rank's running metrics of the epoch so far ({"top1", "loss",
+    "steps"}); returning True ends the epoch there (FEAR's stage 1 trains until a running accuracy is
+    reached). Without it the metrics stay on the device until the end of the epoch (no per-step sync).
     """
     model.train()
-    loader.sampler.set_epoch(epoch)
+    if hasattr(getattr(loader, "sampler", None), "set_epoch"):
+        loader.sampler.set_epoch(epoch)
     sums = torch.zeros(4, dtype=torch.float64, device=process.device)  # loss·n, top1·n, top5·n, n (no per-step sync)
     bar = tqdm(loader, desc=desc, leave=False, dynamic_ncols=True, disable=not (progress and process.primary))
     start = time.perf_counter()
+    steps, stopped = 0, False
     for i, (x, y) in enumerate(bar):
         x, y = to_device(x, y, process.device, settings.channels_last)
         loss, logits = train_step(model, x, y, criterion, optimizer, settings, scaler)
         num_updates += 1
+        steps += 1
         if ema is not None:
             ema.update(unwrap_model(model), step=num_updates)
         if scheduler is not None:
@@ -101,10 +110,18 @@ def train_one_epoch(model: nn.Module, loader, criterion: Callable, optimizer: to
         sums += _batch_sums(loss, logits, y)
         if i % 10 == 0 and not bar.disable:
             bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}")
+        if stop is not None:
+            loss_sum, top1_sum, _, n = sums.tolist()
+            if stop({"loss": loss_sum / n, "top1": top1_sum / n, "steps": steps}):
+                stopped = True
+                break
+    bar.close()
     loss_sum, top1_sum, top5_sum, n = all_sum(sums.tolist(), process)
     seconds = time.perf_counter() - start  # .tolist() above waited for the device
+    if n == 0:
+        raise ValueError("the training epoch had no batch")
     return {"loss": loss_sum / n, "top1": top1_sum / n, "top5": top5_sum / n,
-            "images_per_s": n / seconds, "seconds": seconds}, num_updates
+            "images_per_s": n / seconds, "seconds": seconds, "steps": steps, "stopped": stopped}, num_updates
 
 
 def _batch_sums(loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

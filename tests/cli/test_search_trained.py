@@ -159,8 +159,9 @@ def test_resume_refuses_other_settings(trained, tmp_path, capsys):
 
     run = tmp_path / "run"
     shutil.copytree(trained, run)
-    for flag, value, message in (("--batch-size", "8", "was made with batch_size 4"),
-                                 ("--lr", "0.1", "lr 0.025 (now 0.1)"), ("--epochs", "5", "2-epoch run")):
+    for flag, value, message in (("--batch-size", "8", "--batch-size 8 differs from its 4"),
+                                 ("--lr", "0.1", "--lr 0.1 differs from its 0.025"),
+                                 ("--epochs", "5", "--epochs 5 differs from its 2")):
         with pytest.raises(SystemExit) as e:
             main(["--resume", "--out", str(run), flag, value])
         assert e.value.code == 2 and message in capsys.readouterr().err
@@ -185,10 +186,14 @@ def test_usage_errors_are_one_line(extra, message, capsys, tmp_path):
     assert message in err and len(err.splitlines()) == 1
 
 
-def test_resume_needs_a_checkpoint(capsys, tmp_path):
+def test_resume_needs_a_run_dir_and_a_checkpoint(capsys, tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["--selector", "darts-pt", "--resume", "--out", str(tmp_path / "nothing")])
-    assert e.value.code == 2 and "holds no checkpoint/" in capsys.readouterr().err
+    assert e.value.code == 2 and "there is no run dir" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit) as e:
+        main(["--selector", "darts-pt", "--resume", "--out", str(tmp_path / "empty")])
+    assert e.value.code == 2 and "is not a search run dir (it has no config.yaml)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--selector", "darts-pt", "--resume"])
     assert "--resume needs --out" in capsys.readouterr().err

@@ -35,15 +35,11 @@ def with_alphas(net):
     return net
 
 
-def build(g):
-    return spaces.get("nb201").network(g, C=4, N=1)
-
-
 @pytest.mark.parametrize("order", orders.names())
 def test_argmax_alpha_without_none_under_every_order(order):
     net = with_alphas(spaces.get("nb201").supernet(C=4, N=1))
     log = SearchLog(None)
-    result = search(net, DartsAlpha(), orders.get(order), proposals=2, build=build, seed=3, log=log)
+    result = search(net, DartsAlpha(), orders.get(order), proposals=2, seed=3, log=log)
     assert str(result.genotype) == EXPECTED
     scored = [r for r in log.records if r["kind"] == "score"]
     assert scored and all(r["op"] != "none" for r in scored)
@@ -55,7 +51,7 @@ def test_argmax_alpha_without_none_under_every_order(order):
 def test_topology_keeps_the_two_strongest_inputs():
     net = with_alphas(NodeThreeKeepsTwo(C=4, N=1))
     log = SearchLog(None)
-    result = search(net, DartsAlpha(), orders.get("fixed"), proposals=1, build=build, log=log)
+    result = search(net, DartsAlpha(), orders.get("fixed"), proposals=1, log=log)
     # 3<-1's best non-none weight is e^0.5 / (e^9 + ...): tiny, so that edge goes
     assert str(result.genotype) == EXPECTED.replace("nor_conv_3x3~1|avg", "none~1|avg")
     topo = {r["edge"]: r["value"] for r in log.records if r["kind"] == "score" and r["stage"] == "topology"}

@@ -39,10 +39,6 @@ def tuner_for(net, train, valid, fix_alpha=False):
     return BilevelTrainer(net, train, valid, cfg, epochs=None, steps_per_epoch=1, eval_batches=0, phase=1)
 
 
-def build(g):
-    return spaces.get("nb201").network(g, C=4, N=1)
-
-
 def zeroed(net, edge, op):
     """Independent A − (e, o): a forward hook replaces op's output on `edge` with zeros in every cell."""
     handles = []
@@ -118,7 +114,7 @@ def test_fine_tuning_runs_between_decisions_but_not_inside_a_node_nor_after_the_
     alpha0 = net.alphas["3<-2"].detach().clone()  # decided last, so α trains in every fine-tuning round
     w0 = net.net.classifier.weight.detach().clone()
     log = SearchLog(None)
-    result = search(net, DartsPT(valid, 1, tuner=tuner, tune_epochs=2), orders.get("fixed"), 1, build=build, log=log)
+    result = search(net, DartsPT(valid, 1, tuner=tuner, tune_epochs=2), orders.get("fixed"), 1, log=log)
     # 6 op decisions (topology still to come after each) + node 3 finished (node 2 left) = 7 rounds of 2
     # epochs; none after node 3's first pruning (half done) nor after node 2's (nothing left).
     assert tuner.epoch == 14
@@ -134,7 +130,7 @@ def test_fix_alpha_fine_tunes_the_weights_only():
     alphas = [a.detach().clone() for a in net.arch_parameters()]
     w0 = net.net.classifier.weight.detach().clone()
     search(net, DartsPT(valid, 1, tuner=tuner_for(net, train, valid, fix_alpha=True), tune_epochs=1),
-           orders.get("random"), 1, build=build)
+           orders.get("random"), 1)
     assert all(torch.equal(a, b) for a, b in zip(net.arch_parameters(), alphas))
     assert not torch.equal(net.net.classifier.weight, w0)
 
@@ -144,7 +140,7 @@ def test_every_proposal_starts_from_the_trained_supernet():
     train, valid = sources()
     log = SearchLog(None)
     search(net, DartsPT(valid, 1, tuner=tuner_for(net, train, valid), tune_epochs=1), orders.get("fixed"), 2,
-           build=build, log=log)
+           log=log)
     per_proposal = [[(r["edge"], r["op"], r["value"]) for r in log.records if r["kind"] == "score" and r["proposal"] == p]
                     for p in (0, 1)]
     assert per_proposal[0] == per_proposal[1] and len(per_proposal[0]) == 6 * 5
@@ -155,7 +151,7 @@ def test_every_order_gives_a_valid_architecture(order):
     net = tiny_net()
     train, valid = sources()
     log = SearchLog(None)
-    result = search(net, DartsPT(valid, 1, criterion="loss"), orders.get(order), 1, build=build, seed=1, log=log)
+    result = search(net, DartsPT(valid, 1, criterion="loss"), orders.get(order), 1, seed=1, log=log)
     space = spaces.get("nb201")
     assert space.parse(str(result.genotype)) == result.genotype
     decisions = [r for r in log.records if r["kind"] == "decision"]

@@ -14,6 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from ptnas import proxies, selectors, spaces
 from ptnas.cli.search import main
 from ptnas.search_log import SearchLog
+from tests.conftest import zero_cost_validation
 from ptnas.selectors import orders
 from tests.conftest import shared_data
 
@@ -28,13 +29,14 @@ def stream(size: int, seed: int):
 
 
 def policy(name: str, size: int, proxy: str = "nwot"):
-    return selectors.get(name)(proxies.get(proxy), stream(size, 0), lambda: itertools.islice(stream(size, 1), 2))
+    return selectors.get(name)(proxies.get(proxy), stream(size, 0))
 
 
 def run_search(space, net, selector, order, size, proposals=2, **net_size):
     log = SearchLog(None)
-    result = selectors.search(net, selector, order, proposals, seed=0, log=log,
-                              build=lambda g: space.network(g, num_classes=10, **net_size))
+    evaluator = zero_cost_validation("nwot", lambda: itertools.islice(stream(size, 1), 2),
+                                     lambda g: space.network(g, num_classes=10, **net_size))
+    result = selectors.search(net, selector, order, proposals, seed=0, log=log, evaluator=evaluator)
     return result, log.records
 
 

@@ -11,7 +11,9 @@ from ptnas import proxies, spaces
 from ptnas.proxies import Proxy
 from ptnas.search_log import SearchLog
 from ptnas.selectors import ZeroCostDISC, ZeroCostPT, discretized, orders, search
+from ptnas.evaluators import Evaluator, Record
 from ptnas.spaces.nb201 import NB201Supernet
+from tests.conftest import zero_cost_validation
 
 
 def batches(n=8, seed=0):
@@ -25,7 +27,11 @@ def fixed_valid(count=2):
 
 
 def make(cls, proxy_name="nwot", proxy=None, **kw):
-    return cls(proxy or proxies.get(proxy_name), batches(), fixed_valid(), **kw)
+    return cls(proxy or proxies.get(proxy_name), batches(), **kw)
+
+
+def validation(proxy="nwot"):
+    return zero_cost_validation(proxy, fixed_valid(), lambda g: spaces.get("nb201").network(g, C=4, N=1))
 
 
 def test_zc_pt_keeps_the_op_whose_removal_lowers_the_score_most(tiny_nb201):
@@ -65,8 +71,7 @@ def test_a_lower_is_better_proxy_flips_the_direction(cls):
     for proxy in (nwot, negated):
         torch.manual_seed(0)
         net = NB201Supernet(C=4, N=1)
-        result = search(net, make(cls, proxy=proxy), orders.get("fixed"), 1,
-                        build=lambda g: spaces.get("nb201").network(g, C=4, N=1))
+        result = search(net, make(cls, proxy=proxy), orders.get("fixed"), 1, evaluator=validation(proxy))
         genotypes.append(str(result.genotype))
     assert genotypes[0] == genotypes[1]
 
@@ -76,12 +81,12 @@ def test_search_validates_every_unique_candidate_and_keeps_the_best():
     net = NB201Supernet(C=4, N=1)
     log = SearchLog(None)
     build = lambda g: spaces.get("nb201").network(g, C=4, N=1)  # noqa: E731
-    result = search(net, make(ZeroCostPT), orders.get("random"), 3, build=build, seed=0, log=log)
+    result = search(net, make(ZeroCostPT), orders.get("random"), 3, evaluator=validation(), seed=0, log=log)
     kinds = [r["kind"] for r in log.records]
     assert kinds.count("proposal") == 3 and kinds.count("decision") == 18
     # fixed edge count × 5 ops per edge: every op of every undecided edge scored once per step
     assert kinds.count("score") == 3 * 6 * 5
-    assert sum(len(c.proposals) for c in result.candidates) == 3
+    assert sum(len(c.proposals) for c in result.candidates) == 3 and len(result.candidates) > 1
     # validation by hand: fresh init with the init seed, the same V batches, nwot summed
     for c in result.candidates:
         torch.manual_seed(0)
@@ -93,13 +98,30 @@ def test_search_validates_every_unique_candidate_and_keeps_the_best():
 
 
 def test_nan_validation_scores_never_win():
-    class Broken(ZeroCostPT):
-        def validate(self, genotypes, build):
-            return [math.nan] + [1.0] * (len(genotypes) - 1)
+    class Broken(Evaluator):
+        def evaluate(self, genotypes, on_record=None):
+            return [Record(str(g), math.nan if i == 0 else 1.0) for i, g in enumerate(genotypes)]
 
     torch.manual_seed(0)
     net = NB201Supernet(C=4, N=1)
-    result = search(net, make(Broken), orders.get("random"), 4,
-                    build=lambda g: spaces.get("nb201").network(g, C=4, N=1), seed=1)
+    result = search(net, make(ZeroCostPT), orders.get("random"), 4, evaluator=Broken(), seed=1)
     assert len(result.candidates) > 1
+    assert result.candidates[0].record.status == "failed" and result.candidates[0].score is None
     assert result.genotype != result.candidates[0].genotype
+
+
+@pytest.mark.parametrize("cls", [ZeroCostPT, ZeroCostDISC])
+def test_validation_of_a_lower_is_better_proxy_keeps_the_lowest_total(cls):
+    """Three proposals, a lower-is-better proxy: the candidate with the LOWEST raw total wins (the
+    validation stage used to take the raw maximum, i.e. the worst candidate)."""
+    nwot = proxies.get("nwot")
+    negated = Proxy("neg_nwot", lambda m, b: -nwot.fn(m, b), higher_is_better=False)
+    torch.manual_seed(0)
+    net = NB201Supernet(C=4, N=1)
+    log = SearchLog(None)
+    result = search(net, make(cls, proxy=negated), orders.get("random"), 3, evaluator=validation(negated),
+                    seed=0, log=log)
+    assert len(result.candidates) > 1
+    raw = [r["details"]["total"] for r in log.records if r["kind"] == "validation"]
+    assert [c.score for c in result.candidates] == [-t for t in raw]
+    assert str(result.genotype) == str(result.candidates[raw.index(min(raw))].genotype)

@@ -2,7 +2,7 @@
 import torch
 
 from ptnas import proxies, spaces
-from ptnas.evaluators.zero_cost import ZeroCostEvaluator, parts_needed
+from ptnas.evaluators.zero_cost import ProxyScorer, parts_needed
 
 SPACE = spaces.get("nb201")
 ARCHS = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
@@ -16,7 +16,7 @@ def batch():
 
 
 def evaluator(names):
-    return ZeroCostEvaluator([proxies.get(n) for n in names], lambda a: SPACE.network(a, C=4, N=1), batch(),
+    return ProxyScorer([proxies.get(n) for n in names], lambda a: SPACE.network(a, C=4, N=1), batch(),
                              init_seed=0)
 
 

@@ -1,0 +1,77 @@
+"""Training a candidate for a few epochs: what the shortreg and FEAR evaluators share.
+
+The hyperparameters are NAS-Bench-201's (NATS-Bench) as the FEAR paper uses them (Dey et al., "FEAR:
+Ranking Architectures by their Feature Extraction Capabilities"): SGD with Nesterov momentum 0.9,
+learning rate 0.1, weight decay 5e-4, cosine to 0 (timm's `sgd` optimizer and cosine scheduler,
+stepped every update). Steps, epochs and metrics come from train_final's loop
+(`ptnas.train_final.loop.train_one_epoch`), the one training loop of the library; the data are
+`DecodedImages` held on the device. On CUDA the steps run in bf16 autocast with channels_last.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from timm.optim import create_optimizer_v2
+from timm.scheduler import create_scheduler_v2
+from torch import nn
+
+from ptnas.data.decoded import DecodedImages
+from ptnas.train_final.distributed import Process
+from ptnas.train_final.loop import StepSettings, evaluate, train_one_epoch
+
+LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 5e-4
+
+
+class NotFiniteError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def step_settings(device: torch.device) -> StepSettings:
+    """bf16 autocast and channels_last on CUDA; plain fp32 elsewhere (the CPU default stays exact)."""
+    cuda = device.type == "cuda"
+    return StepSettings(amp_dtype=torch.bfloat16 if cuda else None, channels_last=cuda)
+
+
+class ShortTraining:
+    """One network, its optimizer over the parameters that require grad, and a cosine schedule of
+    `epochs` epochs of `steps_per_epoch` updates (per update, from LR to 0)."""
+
+    def __init__(self, model: nn.Module, epochs: int, steps_per_epoch: int, device: torch.device, seed: int = 0,
+                 lr: float = LR):
+        self.model, self.device, self.seed = model, device, seed
+        self.settings = step_settings(device)
+        if self.settings.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self.optimizer = create_optimizer_v2(model, opt="sgd", lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
+                                             filter_bias_and_bn=False)
+        self.scheduler, _ = create_scheduler_v2(self.optimizer, sched="cosine", num_epochs=epochs, min_lr=0.0,
+                                                step_on_epochs=False, updates_per_epoch=steps_per_epoch)
+        self.process = Process(device)
+        self.criterion = nn.CrossEntropyLoss()
+        self.updates = 0
+        self.epochs_run = 0
+
+    def epoch(self, data: DecodedImages, batch_size: int, stop: Callable[[dict], bool] | None = None) -> dict:
+        """One pass over `data` (shuffled and augmented per (seed, epoch)); metrics of train_one_epoch.
+        Raises NotFiniteError when the loss is NaN or infinite."""
+        metrics, self.updates = train_one_epoch(
+            self.model, data.epoch(batch_size, self.seed, self.epochs_run), self.criterion, self.optimizer,
+            self.settings, self.process, self.epochs_run, self.updates, scheduler=self.scheduler, progress=False,
+            stop=stop)
+        self.epochs_run += 1
+        if not math.isfinite(metrics["loss"]):
+            raise NotFiniteError(f"training loss became {metrics['loss']} in epoch {self.epochs_run}")
+        return metrics
+
+    def accuracy(self, data: DecodedImages, batch_size: int) -> float:
+        """Top-1 (%) on every image of `data`, in eval mode."""
+        return evaluate(self.model, data.batches(batch_size), self.process, self.settings)["top1"]
+
+
+def peak_memory(device: torch.device) -> int | None:
+    """Peak bytes allocated on a CUDA device since the last reset (None elsewhere)."""
+    if device.type != "cuda":
+        return None
+    return int(torch.cuda.max_memory_allocated(device))

@@ -1,0 +1,54 @@
+"""Reduced training ("shortreg"): E epochs at batch B with the benchmark's hyperparameters; the score is
+the training accuracy of the last epoch, which the FEAR paper (Dey et al.) found to rank architectures
+better than the validation accuracy of such a short run. The validation accuracy (the search's held-out
+split) is recorded too.
+"""
+from __future__ import annotations
+
+from typing import Any, Hashable
+
+from ptnas.evaluators.base import Context, Evaluator, Flag, Record
+from ptnas.evaluators.short_training import NotFiniteError, ShortTraining
+
+EPOCHS, BATCH_SIZE = 5, 256
+
+TRAIN_BATCH_SIZE = Flag("--train-batch-size", {
+    "type": int, "default": None, "metavar": "B",
+    "help": f"shortreg, fear: minibatch of the (stage-1) training (default {BATCH_SIZE})"})
+
+
+class ShortReg(Evaluator):
+    name = "shortreg"
+    FLAGS = (Flag("--train-epochs", {"type": int, "default": None, "metavar": "E",
+                                     "help": f"shortreg: training epochs per candidate (default {EPOCHS})"}),
+             TRAIN_BATCH_SIZE)
+
+    def __init__(self, context: Context, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE):
+        if epochs < 1 or batch_size < 1:
+            raise ValueError(f"shortreg needs --train-epochs and --train-batch-size of at least 1, got {epochs} and {batch_size}")
+        self.context, self.epochs, self.batch_size = context, epochs, batch_size
+
+    @classmethod
+    def from_args(cls, args, context: Context) -> "ShortReg":
+        return cls(context, args.train_epochs or EPOCHS, args.train_batch_size or BATCH_SIZE)
+
+    def describe(self) -> dict[str, Any]:
+        return {"evaluator": self.name, "epochs": self.epochs, "batch_size": self.batch_size}
+
+    def evaluate_one(self, genotype: Hashable) -> Record:
+        train, valid = self.context.decoded_splits
+        if len(train) < self.batch_size:
+            raise ValueError(f"--train-batch-size {self.batch_size} is larger than the training split ({len(train)} images)")
+        run = ShortTraining(self.context.network(genotype), self.epochs, len(train) // self.batch_size,
+                            self.context.device, seed=self.context.seed)
+        history = []
+        try:
+            for _ in range(self.epochs):
+                history.append(run.epoch(train, self.batch_size))
+        except NotFiniteError as e:
+            return Record(str(genotype), None, "failed", details={"epochs": len(history)}, reason=str(e))
+        details = {"epochs": self.epochs, "steps": run.updates, "train_accuracy": history[-1]["top1"],
+                   "train_loss": history[-1]["loss"], "train_accuracy_per_epoch": [h["top1"] for h in history]}
+        if valid is not None:
+            details["valid_accuracy"] = run.accuracy(valid, 2 * self.batch_size)
+        return Record(str(genotype), history[-1]["top1"], "ok", details=details)

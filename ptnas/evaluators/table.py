@@ -1,0 +1,54 @@
+"""Ground truth from a benchmark table as an evaluator: a genotype's score is its test accuracy (%).
+
+This is how the multi-trial literature simulates training on NAS-Bench-201 and NAS-Bench-Macro
+(e.g. Abdelfattah et al., ICLR 2021, §5; White et al. 2020): the table answers instead of a training
+run. The table is `--table FILE` (NB201 CSV or the official benchmark file; NAS-Bench-Macro JSON) and
+the column `--table-dataset` (NB201: cifar10, cifar100, imagenet16_120; default: --dataset when the
+table has it, else cifar10).
+"""
+from __future__ import annotations
+
+from typing import Any, Hashable
+
+from ptnas.evaluators.base import Context, Evaluator, Flag, Record
+
+
+class TableEvaluator(Evaluator):
+    name = "table"
+    READS = ("table",)
+    FLAGS = (Flag("--table-dataset", {"default": None, "metavar": "COLUMN",
+                                      "help": "table: the dataset column scored (NB201: cifar10, cifar100, "
+                                              "imagenet16_120; default: --dataset when the table has it, else cifar10)"}),)
+
+    def __init__(self, table, dataset: str = "cifar10", space: str = ""):
+        self.table, self.dataset, self.space = table, dataset, space
+
+    @classmethod
+    def from_args(cls, args, context: Context) -> "TableEvaluator":
+        from ptnas import evaluators
+
+        if args.table is None:
+            raise ValueError("--evaluator table needs --table FILE, the benchmark table of the space")
+        table = evaluators.table(context.space.name, args.table)
+        datasets = _datasets_of(table)
+        dataset = args.table_dataset or (context.dataset if context.dataset in datasets else datasets[0])
+        if dataset not in datasets:
+            raise ValueError(f"--table-dataset {dataset!r}: {args.table} has {', '.join(datasets)}")
+        return cls(table, dataset, context.space.name)
+
+    def describe(self) -> dict[str, Any]:
+        return {"evaluator": self.name, "table": str(getattr(self.table, "path", "")), "dataset": self.dataset}
+
+    def evaluate_one(self, genotype: Hashable) -> Record:
+        try:
+            accuracy = float(self.table.test_accuracy(genotype, self.dataset))
+        except KeyError as e:
+            return Record(str(genotype), None, "failed", details={"dataset": self.dataset},
+                          reason=str(e).strip("'\""))
+        return Record(str(genotype), accuracy, "ok", details={"dataset": self.dataset, "test_accuracy": accuracy})
+
+
+def _datasets_of(table) -> tuple[str, ...]:
+    from ptnas.evaluators import macro_table, nb201_table
+
+    return macro_table.DATASETS if isinstance(table, macro_table.MacroTable) else nb201_table.DATASETS

@@ -1,0 +1,87 @@
+"""Multi-trial search strategies by name: `strategies.get("evolution")`, `strategies.names()`.
+
+    strategy = strategies.get("random")(warmup=3000)
+    trials = Trials(evaluator, Budget(trials=50), log)
+    result = strategy.run(space, trials, ProxyScores(cache=synflow_scores), np.random.default_rng(seed))
+
+`add_flags(parser)` adds `--strategy`, the budget and proxy flags, and every strategy's own flags;
+`check_flags(args)` refuses a strategy flag that does not apply.
+"""
+from __future__ import annotations
+
+import argparse
+
+from ptnas.evaluators.base import Flag
+from ptnas.registry import Registry
+from ptnas.strategies.base import (Budget, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
+                                   read_proxy_cache)
+from ptnas.strategies.evolution import Evolution
+from ptnas.strategies.local_search import LocalSearch
+from ptnas.strategies.naswot import Naswot
+from ptnas.strategies.random_search import RandomSearch
+
+_STRATEGIES: Registry[type[Strategy]] = Registry("strategy")
+_STRATEGIES.register("random", RandomSearch)
+_STRATEGIES.register("naswot", Naswot)
+_STRATEGIES.register("evolution", Evolution)
+_STRATEGIES.register("local", LocalSearch)
+
+get = _STRATEGIES.get
+names = _STRATEGIES.names
+
+TRIALS = 100
+COMMON = (
+    Flag("--trials", {"type": int, "default": None, "metavar": "N",
+                      "help": f"budget: evaluated architectures (default {TRIALS} unless --time-budget is given)"}),
+    Flag("--time-budget", {"type": float, "default": None, "metavar": "SECONDS",
+                           "help": "budget: wall time of the evaluations (the search stops at the first budget reached)"}),
+    Flag("--proxy-batches", {"type": int, "default": None, "metavar": "V",
+                             "help": "batches each --proxy score is summed over, for warm-up, move proposal and "
+                                     "naswot (default 1)"}),
+    Flag("--proxy-cache", {"default": None, "metavar": "FILE",
+                           "help": "raw --proxy scores computed before (JSON lines {arch, score}, e.g. from "
+                                   "benchmarks/nb201_proxy_scores.py), used instead of computing them"}),
+)
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("multi-trial search (--strategy; see docs/multi-trial.md)")
+    group.add_argument("--strategy", default=None,
+                       help=f"{', '.join(names())}: evaluate whole architectures one by one instead of selecting "
+                            "on a supernet (default: none, --selector decides)")
+    known = {s for a in parser._actions for s in a.option_strings}
+    for flag in (*COMMON, *(f for n in names() for f in get(n).FLAGS)):
+        if flag.name not in known:
+            group.add_argument(flag.name, **flag.kwargs)
+            known.add(flag.name)
+
+
+def flags_given(args: argparse.Namespace) -> list[str]:
+    """The strategy flags given (their defaults are None)."""
+    every = {f.name: f for f in (*COMMON, *(f for n in names() for f in get(n).FLAGS))}
+    return [name for name, f in every.items() if getattr(args, f.dest, None) is not None]
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """ValueError (one line) for a strategy flag that does not apply to `args.strategy`."""
+    if args.strategy is None:
+        given = flags_given(args)
+        if given:
+            raise ValueError(f"{given[0]} applies to multi-trial search (--strategy {'|'.join(names())})")
+        return
+    chosen = get(args.strategy)
+    own = {f.dest for f in chosen.FLAGS}
+    for name in names():
+        for flag in get(name).FLAGS:
+            if flag.dest not in own and getattr(args, flag.dest, None) is not None:
+                users = [n for n in names() if flag.dest in {f.dest for f in get(n).FLAGS}]
+                raise ValueError(f"{flag.name} applies to --strategy {' or '.join(users)}, not {args.strategy}")
+
+
+def budget(args: argparse.Namespace) -> Budget:
+    return Budget(args.trials if args.trials is not None or args.time_budget is not None else TRIALS,
+                  args.time_budget)
+
+
+__all__ = ["Budget", "BudgetSpent", "Evolution", "LocalSearch", "Naswot", "ProxyScores", "RandomSearch", "Strategy",
+           "StrategyResult", "Trials", "add_flags", "budget", "check_flags", "get", "names", "read_proxy_cache"]

@@ -1,0 +1,214 @@
+"""What every multi-trial search strategy shares: the budget, the evaluated trials, the proxy that may
+steer a strategy, and the flags.
+
+A strategy sees only the space's `sample(rng)`, `mutate(g, rng)` and `neighbours(g)`, an evaluator
+(ptnas.evaluators: table, shortreg, fear, zero-cost; higher score = better) and, optionally, a proxy
+scorer (a zero-cost evaluator, or scores read from a cache) for warm-up and move proposal
+(Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021, §5). It never imports a space.
+
+`Trials` does the bookkeeping: it evaluates through the evaluator, counts evaluations against the
+budget (a genotype evaluated before is answered from memory and not counted again), keeps the best so
+far, and logs every evaluation (scores.jsonl kind `evaluation`, TensorBoard best-so-far against
+evaluations and seconds). Proxy scores are counted apart (`proxy_evaluations`) and logged as kind `proxy`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Hashable, Sequence
+
+import numpy as np
+
+from ptnas.evaluators.base import Evaluator, Flag, Record
+
+GIVE_UP_AFTER = 1000  # consecutive already-seen samples after which a strategy takes the space as exhausted
+
+
+class BudgetSpent(Exception):
+    """Raised inside a strategy when the evaluation budget is used up; the search then ends."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Evaluated architectures (`trials`) and/or wall time (`seconds`); the search stops at the first reached."""
+
+    trials: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self):
+        if self.trials is None and self.seconds is None:
+            raise ValueError("a budget needs --trials or --time-budget")
+        if self.trials is not None and self.trials < 1:
+            raise ValueError(f"--trials must be at least 1, got {self.trials}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise ValueError(f"--time-budget must be positive, got {self.seconds}")
+
+
+class Trials:
+    """Evaluations of one search, in order, against a budget."""
+
+    def __init__(self, evaluator: Evaluator | None, budget: Budget, log=None, progress: bool = False):
+        self.evaluator, self.budget, self.log = evaluator, budget, log
+        self.records: list[Record] = []
+        self.seen: dict[str, Record] = {}
+        self.best: Record | None = None
+        self.best_curve: list[float | None] = []  # best score after each evaluation
+        self.seconds: list[float] = []  # wall time at each evaluation
+        self.proxy_evaluations = 0
+        self.start = time.perf_counter()
+        self._bar = None
+        if progress and budget.trials is not None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=budget.trials, desc="evaluations")
+
+    @property
+    def spent(self) -> bool:
+        b = self.budget
+        return ((b.trials is not None and len(self.records) >= b.trials)
+                or (b.seconds is not None and time.perf_counter() - self.start >= b.seconds))
+
+    def evaluate(self, genotype: Hashable) -> Record:
+        """The genotype's record: from memory when evaluated before, else evaluated now (and counted).
+        Raises BudgetSpent when the budget does not allow another evaluation."""
+        key = str(genotype)
+        if key in self.seen:
+            return self.seen[key]
+        if self.spent:
+            raise BudgetSpent
+        record = self.evaluator.timed(genotype)
+        self.seen[key] = record
+        self.records.append(record)
+        if record.ok and (self.best is None or record.merit() > self.best.merit()):
+            self.best = record
+        elapsed = time.perf_counter() - self.start
+        self.best_curve.append(None if self.best is None else self.best.score)
+        self.seconds.append(elapsed)
+        if self.log is not None:
+            self.log.evaluation(len(self.records) - 1, record, best=self.best_curve[-1], seconds=elapsed)
+        if self._bar is not None:
+            self._bar.update()
+            if self.best is not None:
+                self._bar.set_postfix(best=f"{self.best.score:.4g}")
+        return record
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class ProxyScores:
+    """Zero-cost scores that steer a strategy: `score(genotypes)` -> oriented scores (higher = better).
+
+    From a zero-cost evaluator, or from a cache `{genotype text: raw proxy value}` (e.g. the scores of a
+    whole benchmark space computed once; `higher_is_better` says the proxy's direction). Scores are
+    remembered, so each genotype is scored once.
+    """
+
+    def __init__(self, evaluator: Evaluator | None = None, cache: dict[str, float] | None = None,
+                 higher_is_better: bool = True, log=None, name: str = ""):
+        if evaluator is None and cache is None:
+            raise ValueError("ProxyScores needs an evaluator or a cache")
+        self.evaluator, self.cache, self.sign = evaluator, cache, 1.0 if higher_is_better else -1.0
+        self.log, self.name = log, name
+        self.known: dict[str, float] = {}
+        self.count = 0
+
+    def score(self, genotypes: Sequence[Hashable]) -> list[float]:
+        todo = [g for g in dict.fromkeys(str(g) for g in genotypes) if g not in self.known]
+        if todo:
+            if self.cache is not None:
+                missing = [g for g in todo if g not in self.cache]
+                if missing:
+                    raise KeyError(f"the proxy cache has no score for {missing[0]}")
+                for g in todo:
+                    value = self.cache[g]
+                    self.known[g] = -math.inf if value is None or math.isnan(value) else self.sign * value
+            else:
+                for r in self.evaluator.evaluate(todo):
+                    self.known[r.genotype] = r.merit()
+            self.count += len(todo)
+            if self.log is not None:
+                for g in todo:
+                    self.log.proxy(g, self.known[g], self.name)
+        return [self.known[str(g)] for g in genotypes]
+
+
+def read_proxy_cache(path: str | Path) -> dict[str, float]:
+    """A cache file of raw proxy values: JSON lines `{"arch": text, "score": value}` (as written by
+    benchmarks/nb201_proxy_scores.py) or one JSON object `{text: value}`; null means NaN."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        if text.lstrip().startswith("{") and "\n{" not in text.strip():
+            data = json.loads(text)
+            return {k: (math.nan if v is None else float(v)) for k, v in data.items()}
+        out = {}
+        for n, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                row = json.loads(line)
+                out[row["arch"]] = math.nan if row["score"] is None else float(row["score"])
+        return out
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"--proxy-cache {path}: not a proxy score cache ({type(e).__name__}: {e})") from None
+
+
+@dataclass
+class StrategyResult:
+    genotype: Hashable | None  # the best genotype found (None if nothing could be evaluated)
+    record: Record | None  # its evaluation (for naswot: its proxy score)
+    trials: Trials
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Strategy:
+    """Base class: `run(space, trials, proxy, rng) -> StrategyResult`. Subclasses set `name`, `FLAGS`,
+    `uses_evaluator` (False: the proxy alone decides) and `needs_proxy`."""
+
+    name: ClassVar[str] = ""
+    FLAGS: ClassVar[tuple[Flag, ...]] = ()
+    uses_evaluator: ClassVar[bool] = True
+    needs_proxy: ClassVar[bool] = False
+
+    @classmethod
+    def from_args(cls, args) -> "Strategy":
+        return cls()
+
+    @property
+    def wants_proxy(self) -> bool:
+        """Whether this configured strategy scores architectures with a proxy."""
+        return self.needs_proxy
+
+    def run(self, space, trials: Trials, proxy: ProxyScores | None, rng: np.random.Generator) -> StrategyResult:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"strategy": self.name}
+
+
+def result_of(trials: Trials, **details) -> StrategyResult:
+    best = trials.best
+    return StrategyResult(None if best is None else best.genotype, best, trials, details)
+
+
+def sample_unique(space, rng: np.random.Generator, count: int, avoid: Callable[[str], bool] = lambda g: False) -> list:
+    """`count` distinct random genotypes (fewer if the space runs out), skipping those `avoid` rejects."""
+    out, seen, misses = [], set(), 0
+    while len(out) < count and misses < GIVE_UP_AFTER:
+        g = space.sample(rng)
+        key = str(g)
+        if key in seen or avoid(key):
+            misses += 1
+            continue
+        seen.add(key)
+        out.append(g)
+        misses = 0
+    return out
+
+
+WARMUP = Flag("--warmup", {"type": int, "default": None, "metavar": "W",
+                           "help": "random, evolution: score W random architectures with --proxy first (zero-cost "
+                                   "warm-up, Abdelfattah et al. §5.1; default 0: none)"})

@@ -1,0 +1,91 @@
+"""Regularised (aging) evolution (Real et al., "Regularized Evolution for Image Classifier Architecture
+Search", AAAI 2019): a population of P evaluated architectures; each step samples S of them, mutates the
+best (one edit at distance 1), evaluates the child, adds it and removes the oldest member.
+
+Zero-cost variants (Abdelfattah et al., ICLR 2021, §5): with a warm-up of W ≥ P random architectures
+scored by the proxy, the first population is the proxy's top P (W = 2P is the NASWOT authors' AREA);
+with move proposal, the child is the tournament winner's neighbour with the best proxy score among all
+its neighbours (or R sampled ones). A child evaluated before is answered from memory and costs no
+evaluation; the defaults P = 64, S = 10 are those of the zero-cost authors' released example.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from ptnas.evaluators.base import Flag
+from ptnas.strategies.base import (GIVE_UP_AFTER, WARMUP, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
+                                   result_of)
+from ptnas.strategies.random_search import warmup_order
+
+POPULATION, TOURNAMENT = 64, 10
+
+
+class Evolution(Strategy):
+    name = "evolution"
+    FLAGS = (
+        WARMUP,
+        Flag("--population", {"type": int, "default": None, "metavar": "P",
+                              "help": f"evolution: population size (default {POPULATION})"}),
+        Flag("--tournament", {"type": int, "default": None, "metavar": "S",
+                              "help": f"evolution: members sampled per tournament (default {TOURNAMENT})"}),
+        Flag("--move-proposal", {"type": int, "default": None, "nargs": "?", "const": 0, "metavar": "R",
+                                 "help": "evolution: the child is the winner's neighbour with the best --proxy score, "
+                                         "among all neighbours (no value or 0) or R sampled ones (Abdelfattah §5.2)"}),
+    )
+
+    def __init__(self, population: int = POPULATION, tournament: int = TOURNAMENT, warmup: int = 0,
+                 move_proposal: int | None = None):
+        if population < 1 or not 1 <= tournament <= population:
+            raise ValueError(f"evolution needs --population P >= 1 and 1 <= --tournament S <= P, got P={population}, "
+                             f"S={tournament}")
+        if warmup and warmup < population:
+            raise ValueError(f"--warmup {warmup} is smaller than --population {population}: the warm-up must score "
+                             "at least P architectures to seed the population with its top P")
+        if warmup < 0 or (move_proposal is not None and move_proposal < 0):
+            raise ValueError("--warmup and --move-proposal must be at least 0")
+        self.population, self.tournament, self.warmup, self.move = population, tournament, warmup, move_proposal
+
+    @classmethod
+    def from_args(cls, args) -> "Evolution":
+        return cls(args.population or POPULATION, args.tournament or TOURNAMENT, args.warmup or 0, args.move_proposal)
+
+    @property
+    def wants_proxy(self) -> bool:
+        return self.warmup > 0 or self.move is not None
+
+    def describe(self) -> dict:
+        return {"strategy": self.name, "population": self.population, "tournament": self.tournament,
+                "warmup": self.warmup, "move_proposal": self.move}
+
+    def run(self, space, trials: Trials, proxy: ProxyScores | None, rng: np.random.Generator) -> StrategyResult:
+        if self.warmup:
+            first = warmup_order(space, proxy, self.warmup, rng)[:self.population]
+        else:
+            first = [space.sample(rng) for _ in range(self.population)]
+        population: deque = deque()
+        stale = 0
+        try:
+            for g in first:
+                population.append((g, trials.evaluate(g)))
+            while stale < GIVE_UP_AFTER and not trials.spent:
+                picked = rng.choice(len(population), size=self.tournament, replace=False)
+                parent = max((population[i] for i in sorted(picked)), key=lambda m: m[1].merit())[0]
+                child = self._child(space, parent, proxy, rng)
+                before = len(trials.records)
+                population.append((child, trials.evaluate(child)))
+                population.popleft()
+                stale = 0 if len(trials.records) > before else stale + 1
+        except BudgetSpent:
+            pass
+        return result_of(trials, proxy_evaluations=0 if proxy is None else proxy.count)
+
+    def _child(self, space, parent, proxy: ProxyScores | None, rng: np.random.Generator):
+        if self.move is None:
+            return space.mutate(parent, rng)
+        children = space.neighbours(parent)
+        if self.move and self.move < len(children):
+            children = [children[i] for i in sorted(rng.choice(len(children), size=self.move, replace=False))]
+        scores = proxy.score(children)
+        return children[max(range(len(children)), key=lambda i: scores[i])]
