@@ -1,17 +1,21 @@
 """What a search space offers the rest of the library (selectors never import a space)."""
 from __future__ import annotations
 
-from typing import Any, Hashable
+from typing import TYPE_CHECKING, Any, Hashable
 
 from torch import nn
 
 from ptnas.supernet import Supernet
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 class SearchSpace:
     """A search space: a supernet builder, a genotype text format and a standalone network builder.
 
-    Subclasses set `name`, `ops`, `size_flags`, `search_size` and implement the four methods.
+    Subclasses set `name`, `ops`, `size_flags`, `search_size` and implement the four methods, and
+    `draw` for pictures of their genotypes.
     `size_flags` maps the CLI's size flags (`init_channels`, `layers`) to this space's keywords,
     with a one-line help that says what the flag means here.
     `supernet_options` names the keyword options of `supernet()` beyond size (e.g. DARTS'
@@ -41,6 +45,11 @@ class SearchSpace:
     def references(self) -> dict[str, Hashable]:
         """Published genotypes of this space, by name."""
         return {}
+
+    def draw(self, genotype: Any) -> Figure:
+        """Picture of a genotype (object or text) as a matplotlib Figure, from ptnas.drawing's primitives."""
+        raise NotImplementedError(f"the {self.name or type(self).__name__} space cannot draw its genotypes: "
+                                  "it implements no draw() (see ptnas.drawing.cell_figure and chain_figure)")
 
     def size_kwargs(self, init_channels: int | None = None, layers: int | None = None) -> dict[str, int]:
         """Translate the CLI's `--init-channels` / `--layers` into this space's size keywords."""

@@ -419,6 +419,24 @@ class DartsSpace(SearchSpace):
                             layers=layers or (14 if imagenet else 20), num_classes=num_classes,
                             auxiliary=auxiliary, drop_path_prob=drop_path_prob, input_size=input_size)
 
+    def draw(self, genotype):
+        """Normal and reduction cell side by side, as the DARTS paper draws them: inputs c_{k-2}, c_{k-1},
+        intermediate nodes 0.., each edge labelled with its op, dashed concat edges into the output c_{k}."""
+        from ptnas import drawing
+
+        g = self._as_genotype(genotype)
+        cells = []
+        for cell_type, title in (("normal", "normal cell"), ("reduce", "reduction cell")):
+            pairs, concat = getattr(g, cell_type), getattr(g, f"{cell_type}_concat")
+            name = ("c_{k-2}", "c_{k-1}", *(str(k) for k in range(len(pairs) // 2))).__getitem__
+            nodes = (drawing.Node(name(0), "$c_{k-2}$", "input"), drawing.Node(name(1), "$c_{k-1}$", "input"),
+                     *(drawing.Node(str(k), str(k)) for k in range(len(pairs) // 2)),
+                     drawing.Node("c_{k}", "$c_{k}$", "output"))
+            edges = (*(drawing.Edge(name(i), str(k // 2), op) for k, (op, i) in enumerate(pairs) if op != "none"),
+                     *(drawing.Edge(name(i), "c_{k}") for i in concat))
+            cells.append(drawing.Cell(cell_type, title, nodes, edges))
+        return drawing.cell_figure(cells)
+
     def references(self) -> dict[str, DartsGenotype]:
         """Published cells: DARTS first order (V1) and second order (V2) (Liu et al. 2019) and PC-DARTS'
         CIFAR-10 cell (Xu et al., "PC-DARTS", ICLR 2020), as their authors released them."""

@@ -163,6 +163,31 @@ class MacroSpace(SearchSpace):
     def network(self, genotype, num_classes: int = 10, C: int = STEM) -> MacroNetwork:
         return MacroNetwork(self._as_genotype(genotype), num_classes=num_classes, C=C)
 
+    def draw(self, genotype):
+        """The chain: stem, one box per layer (MB<e> <k>×<k>; `identity` dashed, or the benchmark's 1×1
+        stride-2 conv where the layer reduces), 1×1 conv to 1280; each stage captioned with width and stride."""
+        from ptnas import drawing
+
+        g = self._as_genotype(genotype)
+        layers = iter(zip(g.layers, layer_specs()))
+        stages = [drawing.Stage(f"{STEM} ch", (drawing.Block("3×3 conv", searched=False),))]
+        for n in STAGES:
+            boxes = []
+            for op, spec in (next(layers) for _ in range(n)):
+                if op != "identity":
+                    _, e, k = op.split("_")
+                    boxes.append(drawing.mbconv_block(int(k[1:]), int(e[1:])))
+                elif spec.stride == 1:
+                    boxes.append(drawing.Block("identity", skipped=True))
+                else:  # a reducing identity is the benchmark's 1×1 stride-2 conv + BN
+                    boxes.append(drawing.Block("id: 1×1 conv", drawing.KERNEL_COLOURS[1]))
+            stages.append(drawing.Stage(f"{spec.C_out} ch\nstride 2", tuple(boxes)))
+        stages.append(drawing.Stage(f"{HEAD} ch", (drawing.Block("1×1 conv", searched=False),
+                                                  drawing.Block("pool, FC", searched=False))))
+        return drawing.chain_figure(stages, title=f"NAS-Bench-Macro {g}",
+                                    legend=[(drawing.KERNEL_COLOURS[1], "reducing identity (1×1 conv, stride 2)"),
+                                            *drawing.mbconv_legend((3, 5), skipped="identity")])
+
     def references(self) -> dict[str, MacroGenotype]:
         """The benchmark's best architecture (highest CIFAR-10 test accuracy, mean of 3 seeds: 93.13 %)."""
         return {"macro_best": MacroGenotype.parse("22212220")}

@@ -259,6 +259,27 @@ class MobileNetSpace(SearchSpace):
             raise ValueError(f"input_size must be positive, got {input_size}")
         return MobileNetNetwork(g, num_classes=num_classes, C=C, dropout=dropout)
 
+    def draw(self, genotype):
+        """The chain: stem, the fixed MB1 block, one box per searchable block (MB<e> <k>×<k>, or a dashed
+        `skip` for `zero`), feature mix; each stage captioned with its width and first stride."""
+        from ptnas import drawing
+
+        g = self._as_genotype(genotype)
+        widths = g.widths or WIDTHS
+        specs = iter(zip(g.blocks, block_specs(widths, g.layers)))
+        stages = [drawing.Stage(f"{widths[0]} ch\nstride 2", (drawing.Block("3×3 conv", searched=False),)),
+                  drawing.Stage(f"{widths[1]} ch", (drawing.Block("MB1 3×3", height=0.75, searched=False),))]
+        for n in stage_blocks(g.layers):
+            blocks = [next(specs) for _ in range(n)]
+            boxes = tuple(drawing.Block("skip", skipped=True) if op == "zero" else drawing.mbconv_block(
+                int(op.split("_")[1][1:]), int(op.split("_")[2][1:])) for op, _ in blocks)
+            first = blocks[0][1]
+            stages.append(drawing.Stage(f"{first.C_out} ch\nstride {first.stride}", boxes))
+        stages.append(drawing.Stage(f"{widths[-1]} ch", (drawing.Block("1×1 conv", searched=False),
+                                                         drawing.Block("pool, FC", searched=False))))
+        return drawing.chain_figure(stages, title="ProxylessNAS / MobileNet blocks",
+                                    legend=drawing.mbconv_legend(ops.KERNELS, skipped="skipped block (zero)"))
+
     def references(self) -> dict[str, MobileNetGenotype]:
         """The three specialised ProxylessNAS networks (GPU, CPU, Mobile; Cai et al. 2019, Table 3 and
         Fig. 4), with the widths of their released network configurations. GPU and CPU are wider than

@@ -177,6 +177,17 @@ class NB201Space(SearchSpace):
     def network(self, genotype, num_classes: int = 10, **size) -> NB201Network:
         return NB201Network(self._as_genotype(genotype), num_classes=num_classes, **size)
 
+    def draw(self, genotype):
+        """The cell: node 0 (input) to node 3 (output) left to right, one arrow per edge labelled with its
+        op; `none` edges are left out (they contribute nothing)."""
+        from ptnas import drawing
+
+        g = self._as_genotype(genotype)
+        roles = {0: "input", NODES - 1: "output"}
+        nodes = tuple(drawing.Node(str(j), str(j), roles.get(j, "inner"), rank=j) for j in range(NODES))
+        edges = tuple(drawing.Edge(*reversed(e.split("<-")), op) for e, op in g.edge_ops().items() if op != "none")
+        return drawing.cell_figure([drawing.Cell("cell", "NAS-Bench-201 cell", nodes, edges)], title=str(g))
+
     def references(self) -> dict[str, NB201Genotype]:
         """The best CIFAR-10 architecture of the benchmark (test accuracy 94.37 %, Dong & Yang 2020)."""
         return {"nb201_best_cifar10": NB201Genotype.parse(
