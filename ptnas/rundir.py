@@ -1,10 +1,11 @@
 """A run directory: resolved config, results and checkpoints, all written atomically.
 
-Layout: config.yaml (fully resolved), scores.jsonl, events/ (TensorBoard), genotype.json and
-genotype.txt, checkpoint/. An existing run dir that already holds any of these is only reused with
-`force=True`, which deletes those files (and nothing else) first, or with `resume=True`, which
-continues a run that trained a supernet: it keeps checkpoint/, config.yaml and the training logs in
-events/ subfolders, and deletes what the search writes afresh (scores.jsonl, genotype.*, events/ files).
+Layout: config.yaml (fully resolved), scores.jsonl, events/ (TensorBoard), genotype.json, genotype.txt
+and its picture genotype.png / genotype.svg, checkpoint/. An existing run dir that already holds any of
+these is only reused with `force=True`, which deletes those files (and nothing else) first, or with
+`resume=True`, which continues a run that trained a supernet: it keeps checkpoint/, config.yaml and the
+training logs in events/ subfolders, and deletes what the search writes afresh (scores.jsonl, genotype.*,
+events/ files).
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from typing import Any
 
 import yaml
 
-ARTIFACTS = ("config.yaml", "scores.jsonl", "events", "genotype.json", "genotype.txt", "checkpoint")
+ARTIFACTS = ("config.yaml", "scores.jsonl", "events", "genotype.json", "genotype.txt", "genotype.png", "genotype.svg",
+             "checkpoint")
 
 
 class RunDirExistsError(FileExistsError):
@@ -46,7 +48,7 @@ class RunDir:
         if not (self.path / "checkpoint").is_dir():
             raise RunDirExistsError(f"--resume: {self.path} holds no checkpoint/ to resume from; pass the --out "
                                     "of a darts-alpha or darts-pt run that finished at least one epoch")
-        for name in ("scores.jsonl", "genotype.json", "genotype.txt"):
+        for name in ("scores.jsonl", "genotype.json", "genotype.txt", "genotype.png", "genotype.svg"):
             (self.path / name).unlink(missing_ok=True)
         events = self.path / "events"
         if events.is_dir():

@@ -20,6 +20,7 @@ import json
 import platform
 import random
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,6 +31,7 @@ import yaml
 from ptnas import __version__, data, device as devices, evaluators, proxies, selectors, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
+from ptnas.drawing import save_genotype_picture
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
@@ -297,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary["benchmark"] = {"table": str(args.table), **table.report(result.genotype)}
     run.write_json("genotype.json", summary)
     run.write_text("genotype.txt", str(result.genotype) + "\n")
+    with closing(summary_writer(run.path / "events")) as writer:
+        save_genotype_picture(space, result.genotype, run.path, writer)
 
     print(f"genotype: {result.genotype}")
     if table is not None:
