@@ -20,6 +20,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.transforms import Bbox
 
@@ -342,9 +343,11 @@ def chain_figure(stages: Sequence[Stage], title: str | None = None,
     width = n * CHAIN_W + (n - 1) * CHAIN_GAP + (len(stages) - 1) * STAGE_GAP + 2 * MARGIN
     tallest = max((b.height for s in stages for b in s.blocks), default=1.0) * CHAIN_H
     heading = 0.55 if title else 0.1
-    foot = 0.6 + (0.4 if legend else 0.0)
-    fig = Figure(figsize=(width, tallest + heading + foot + MARGIN / 2), dpi=DPI)
+    fig = Figure(dpi=DPI)
     FigureCanvasAgg(fig)
+    rows = _legend_rows(legend, width - 2 * MARGIN, fig.canvas.get_renderer())
+    foot = 0.6 + 0.3 * len(rows) + (0.1 if rows else 0.0)
+    fig.set_size_inches(width, tallest + heading + foot + MARGIN / 2)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, width)
     ax.set_ylim(-foot, tallest + heading + MARGIN / 2)
@@ -378,16 +381,32 @@ def chain_figure(stages: Sequence[Stage], title: str | None = None,
         ax.text((first_x + last_x) / 2, y - 0.07, stage.caption, ha="center", va="top", fontsize=LABEL_SIZE - 0.5,
                 color="#333333", gid=f"stage:{s}")
         x += STAGE_GAP
-    lx = MARGIN
-    for colour, text in legend:
-        if colour is not None:
-            ax.add_patch(FancyBboxPatch((lx, -foot + 0.15), 0.18, 0.14, boxstyle="round,pad=0,rounding_size=0.03",
-                                        fc=colour, ec="#9e9e9e" if colour == SKIPPED else "#444444", lw=0.8,
-                                        ls=(0, (3, 2)) if colour == SKIPPED else "-"))
-            lx += 0.25
-        ax.text(lx, -foot + 0.22, text, ha="left", va="center", fontsize=LABEL_SIZE - 0.5, color="#333333")
-        lx += 0.2 + 0.068 * len(text)
+    for r, row in enumerate(rows):
+        y = -foot + 0.22 + 0.3 * (len(rows) - 1 - r)
+        for lx, colour, text in row:
+            if colour is not None:
+                ax.add_patch(FancyBboxPatch((MARGIN + lx, y - 0.07), 0.18, 0.14, lw=0.8,
+                                            boxstyle="round,pad=0,rounding_size=0.03", fc=colour,
+                                            ec="#9e9e9e" if colour == SKIPPED else "#444444",
+                                            ls=(0, (3, 2)) if colour == SKIPPED else "-"))
+                lx += 0.25
+            ax.text(MARGIN + lx, y, text, ha="left", va="center", fontsize=LABEL_SIZE - 0.5, color="#333333")
     return fig
+
+
+def _legend_rows(legend: Sequence[tuple[str | None, str]], width: float, renderer):
+    """Legend entries as rows of (x, colour, text) that fit `width` inches."""
+    font = FontProperties(size=LABEL_SIZE - 0.5)
+    rows: list[list[tuple[float, str | None, str]]] = []
+    x = math.inf
+    for colour, text in legend:
+        w = renderer.get_text_width_height_descent(text, font, ismath=False)[0] / DPI + (0.25 if colour else 0.0)
+        if x + w > width:
+            rows.append([])
+            x = 0.0
+        rows[-1].append((x, colour, text))
+        x += w + 0.35
+    return rows
 
 
 # ---- output ------------------------------------------------------------------------------------
