@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -25,6 +26,9 @@ from ptnas.ops import darts as ops
 from ptnas.ops.basic import FactorizedReduce, ReLUConvBN
 from ptnas.spaces.base import SearchSpace
 from ptnas.supernet import MixedOp, Supernet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STEPS = 4  # intermediate nodes per cell
 CELL_TYPES = ("normal", "reduce")
@@ -419,7 +423,7 @@ class DartsSpace(SearchSpace):
                             layers=layers or (14 if imagenet else 20), num_classes=num_classes,
                             auxiliary=auxiliary, drop_path_prob=drop_path_prob, input_size=input_size)
 
-    def draw(self, genotype):
+    def draw(self, genotype) -> Figure:
         """Normal and reduction cell side by side, as the DARTS paper draws them: inputs c_{k-2}, c_{k-1},
         intermediate nodes 0.., each edge labelled with its op, dashed concat edges into the output c_{k}."""
         from ptnas import drawing

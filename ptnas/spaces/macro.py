@@ -16,7 +16,7 @@ unchanged prefix when one layer is perturbed (ptnas.supernet.chain).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import nn
@@ -24,6 +24,9 @@ from torch import nn
 from ptnas.ops import macro as ops
 from ptnas.spaces.base import SearchSpace
 from ptnas.supernet import ChainSupernet, MixedOp
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STEM = 32  # the benchmark's stem width C; the stages have 2C, 4C, 8C channels
 STAGES = (2, 3, 3)  # layers per stage; the first layer of each has stride 2 and doubles the width
@@ -163,7 +166,7 @@ class MacroSpace(SearchSpace):
     def network(self, genotype, num_classes: int = 10, C: int = STEM) -> MacroNetwork:
         return MacroNetwork(self._as_genotype(genotype), num_classes=num_classes, C=C)
 
-    def draw(self, genotype):
+    def draw(self, genotype) -> Figure:
         """The chain: stem, one box per layer (MB<e> <k>×<k>; `identity` dashed, or the benchmark's 1×1
         stride-2 conv where the layer reduces), 1×1 conv to 1280; each stage captioned with width and stride."""
         from ptnas import drawing

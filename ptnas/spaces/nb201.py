@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -15,6 +16,9 @@ from torch import nn
 from ptnas.ops import nb201 as ops
 from ptnas.spaces.base import SearchSpace
 from ptnas.supernet import MixedOp, Supernet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 NODES = 4
 EDGES = tuple(f"{j}<-{i}" for j in range(1, NODES) for i in range(j))  # 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2
@@ -177,7 +181,7 @@ class NB201Space(SearchSpace):
     def network(self, genotype, num_classes: int = 10, **size) -> NB201Network:
         return NB201Network(self._as_genotype(genotype), num_classes=num_classes, **size)
 
-    def draw(self, genotype):
+    def draw(self, genotype) -> Figure:
         """The cell: node 0 (input) to node 3 (output) left to right, one arrow per edge labelled with its
         op; `none` edges are left out (they contribute nothing)."""
         from ptnas import drawing
