@@ -1,7 +1,7 @@
 """A run directory: resolved config, results and checkpoints, all written atomically.
 
-Layout: config.yaml (fully resolved), scores.jsonl, events/ (TensorBoard), genotype.json and
-genotype.txt, checkpoint/. An existing run dir that already holds any of these is only reused with
+Layout: config.yaml (fully resolved), scores.jsonl, events/ (TensorBoard), genotype.json, genotype.txt
+and its picture genotype.png / genotype.svg, checkpoint/. An existing run dir that already holds any of these is only reused with
 `force=True`, which deletes those files (and nothing else) first, or with `resume=True`, which
 continues an interrupted run: it keeps everything but the final genotype.* files.
 """
@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-ARTIFACTS = ("config.yaml", "scores.jsonl", "events", "genotype.json", "genotype.txt", "checkpoint")
+ARTIFACTS = ("config.yaml", "scores.jsonl", "events", "genotype.json", "genotype.txt", "genotype.png", "genotype.svg",
+             "checkpoint")
 
 
 class RunDirExistsError(FileExistsError):
@@ -46,7 +47,7 @@ class RunDir:
         decides what of scores.jsonl and events/ it keeps (see ptnas.cli.search)."""
         if not (self.path / "config.yaml").is_file():
             raise RunDirExistsError(f"--resume: {self.path} is not a run dir (it has no config.yaml)")
-        for name in ("genotype.json", "genotype.txt"):
+        for name in ("genotype.json", "genotype.txt", "genotype.png", "genotype.svg"):
             (self.path / name).unlink(missing_ok=True)
 
     @classmethod

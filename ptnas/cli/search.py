@@ -24,6 +24,7 @@ import math
 import platform
 import random
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -34,12 +35,13 @@ import yaml
 from ptnas import __version__, data, device as devices, evaluators, proxies, selectors, spaces, strategies
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
+from ptnas.drawing import save_genotype_picture
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
 from ptnas.search_log import ReplayMismatchError, SearchLog
 from ptnas.selectors import orders
-from ptnas.selectors.base import SearchContext, Selector
+from ptnas.selectors.base import SearchContext
 from ptnas.supernet import checkpoint
 from ptnas.supernet.checkpoint import CheckpointError
 from ptnas.supernet.training import BilevelConfig, BilevelTrainer
@@ -320,6 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         summary["benchmark"] = {"table": str(args.table), **table.report(genotype)}
     run.write_json("genotype.json", summary)
     run.write_text("genotype.txt", str(genotype) + "\n")
+    with closing(summary_writer(run.path / "events")) as writer:
+        save_genotype_picture(space, genotype, run.path, writer)
     print(f"genotype: {genotype}")
     if table is not None and genotype is not None:
         print(table.describe(genotype))

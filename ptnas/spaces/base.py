@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Hashable, TypeVar
+from typing import TYPE_CHECKING, Any, Hashable, TypeVar
 
 import numpy as np
 from torch import nn
 
 from ptnas.supernet import Supernet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class SearchSpace:
@@ -17,7 +20,8 @@ class SearchSpace:
     `sample` and `neighbours` for multi-trial strategies (random search, local search, evolution), which
     only ever see genotypes: `sample(rng)` draws a genotype uniformly at random, `neighbours(g)` lists
     every genotype at edit distance 1 (one choice changed, as each space defines it) and `mutate(g, rng)`
-    picks one of them uniformly.
+    picks one of them uniformly; `draw(g)` for pictures of their genotypes; `feature_blocks(network)`
+    for FEAR, which freezes the first blocks of a standalone network.
     `size_flags` maps the CLI's size flags (`init_channels`, `layers`) to this space's keywords,
     with a one-line help that says what the flag means here.
     `supernet_options` names the keyword options of `supernet()` beyond size (e.g. DARTS'
@@ -70,6 +74,11 @@ class SearchSpace:
         if not options:
             raise ValueError(f"{genotype} has no neighbour in the {self.name} space")
         return options[int(rng.integers(len(options)))]
+
+    def draw(self, genotype: Any) -> Figure:
+        """Picture of a genotype (object or text) as a matplotlib Figure, from ptnas.drawing's primitives."""
+        raise NotImplementedError(f"the {self.name or type(self).__name__} space cannot draw its genotypes: "
+                                  "it implements no draw() (see ptnas.drawing.cell_figure and chain_figure)")
 
     def size_kwargs(self, init_channels: int | None = None, layers: int | None = None) -> dict[str, int]:
         """Translate the CLI's `--init-channels` / `--layers` into this space's size keywords."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ from ptnas.ops import darts as ops
 from ptnas.ops.basic import FactorizedReduce, ReLUConvBN
 from ptnas.spaces.base import SearchSpace, choice_neighbours
 from ptnas.supernet import MixedOp, Supernet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STEPS = 4  # intermediate nodes per cell
 CELL_TYPES = ("normal", "reduce")
@@ -452,6 +456,24 @@ class DartsSpace(SearchSpace):
                 choices.append([(o, i) for o in SEARCH_OPS] + [(op, x) for x in range(node) if x not in (i, other)])
             out += [replace(g, **{cell: t}) for t in choice_neighbours(pairs, choices)]
         return out
+
+    def draw(self, genotype) -> Figure:
+        """Normal and reduction cell side by side, as the DARTS paper draws them: inputs c_{k-2}, c_{k-1},
+        intermediate nodes 0.., each edge labelled with its op, dashed concat edges into the output c_{k}."""
+        from ptnas import drawing
+
+        g = self._as_genotype(genotype)
+        cells = []
+        for cell_type, title in (("normal", "normal cell"), ("reduce", "reduction cell")):
+            pairs, concat = getattr(g, cell_type), getattr(g, f"{cell_type}_concat")
+            name = ("c_{k-2}", "c_{k-1}", *(str(k) for k in range(len(pairs) // 2))).__getitem__
+            nodes = (drawing.Node(name(0), "$c_{k-2}$", "input"), drawing.Node(name(1), "$c_{k-1}$", "input"),
+                     *(drawing.Node(str(k), str(k)) for k in range(len(pairs) // 2)),
+                     drawing.Node("c_{k}", "$c_{k}$", "output"))
+            edges = (*(drawing.Edge(name(i), str(k // 2), op) for k, (op, i) in enumerate(pairs) if op != "none"),
+                     *(drawing.Edge(name(i), "c_{k}") for i in concat))
+            cells.append(drawing.Cell(cell_type, title, nodes, edges))
+        return drawing.cell_figure(cells)
 
     def references(self) -> dict[str, DartsGenotype]:
         """Published cells: DARTS first order (V1) and second order (V2) (Liu et al. 2019) and PC-DARTS'

@@ -16,7 +16,7 @@ unchanged prefix when one layer is perturbed (ptnas.supernet.chain).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -25,6 +25,9 @@ from torch import nn
 from ptnas.ops import macro as ops
 from ptnas.spaces.base import SearchSpace, choice_neighbours, sample_choices
 from ptnas.supernet import ChainSupernet, MixedOp
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STEM = 32  # the benchmark's stem width C; the stages have 2C, 4C, 8C channels
 STAGES = (2, 3, 3)  # layers per stage; the first layer of each has stride 2 and doubles the width
@@ -176,6 +179,31 @@ class MacroSpace(SearchSpace):
         """The 16 architectures with one layer's op changed (8 layers × 2 other ops), layer by layer."""
         g = self._as_genotype(genotype)
         return [MacroGenotype(t) for t in choice_neighbours(g.layers, [ops.OPS] * LAYERS)]
+
+    def draw(self, genotype) -> Figure:
+        """The chain: stem, one box per layer (MB<e> <k>×<k>; `identity` dashed, or the benchmark's 1×1
+        stride-2 conv where the layer reduces), 1×1 conv to 1280; each stage captioned with width and stride."""
+        from ptnas import drawing
+
+        g = self._as_genotype(genotype)
+        layers = iter(zip(g.layers, layer_specs()))
+        stages = [drawing.Stage(f"{STEM} ch", (drawing.Block("3×3 conv", searched=False),))]
+        for n in STAGES:
+            boxes = []
+            for op, spec in (next(layers) for _ in range(n)):
+                if op != "identity":
+                    _, e, k = op.split("_")
+                    boxes.append(drawing.mbconv_block(int(k[1:]), int(e[1:])))
+                elif spec.stride == 1:
+                    boxes.append(drawing.Block("identity", skipped=True))
+                else:  # a reducing identity is the benchmark's 1×1 stride-2 conv + BN
+                    boxes.append(drawing.Block("id: 1×1 conv", drawing.KERNEL_COLOURS[1]))
+            stages.append(drawing.Stage(f"{spec.C_out} ch\nstride 2", tuple(boxes)))
+        stages.append(drawing.Stage(f"{HEAD} ch", (drawing.Block("1×1 conv", searched=False),
+                                                  drawing.Block("pool, FC", searched=False))))
+        return drawing.chain_figure(stages, title=f"NAS-Bench-Macro {g}",
+                                    legend=[(drawing.KERNEL_COLOURS[1], "reducing identity (1×1 conv, stride 2)"),
+                                            *drawing.mbconv_legend((3, 5), skipped="identity")])
 
     def references(self) -> dict[str, MacroGenotype]:
         """The benchmark's best architecture (highest CIFAR-10 test accuracy, mean of 3 seeds: 93.13 %)."""

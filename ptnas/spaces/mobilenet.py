@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ from torch import nn
 from ptnas.ops import mobilenet as ops
 from ptnas.spaces.base import SearchSpace, choice_neighbours, sample_choices
 from ptnas.supernet import ChainSupernet, MixedOp
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 STEM, FIRST_BLOCK, FEATURE_MIX = 32, 16, 1280
 STAGES = ((24, 4, 2), (40, 4, 2), (80, 4, 2), (96, 4, 1), (192, 4, 2), (320, 1, 1))  # (width, blocks, first stride)
@@ -279,6 +282,28 @@ class MobileNetSpace(SearchSpace):
         g = self._as_genotype(genotype)
         choices = [block_ops(s) for s in block_specs(WIDTHS, g.layers)]
         return [replace(g, blocks=t) for t in choice_neighbours(g.blocks, choices)]
+
+    def draw(self, genotype) -> Figure:
+        """The chain: stem, the fixed MB1 block, one box per searchable block (MB<e> <k>×<k>, or a dashed
+        `skip` for `zero`), feature mix; each stage captioned with its width and first stride."""
+        from ptnas import drawing
+
+        g = self._as_genotype(genotype)
+        widths = g.widths or WIDTHS
+        shapes = {f"mb_k{k}_e{e}": (k, e) for k in ops.KERNELS for e in ops.EXPANSIONS}
+        specs = iter(zip(g.blocks, block_specs(widths, g.layers)))
+        stages = [drawing.Stage(f"{widths[0]} ch\nstride 2", (drawing.Block("3×3 conv", searched=False),)),
+                  drawing.Stage(f"{widths[1]} ch", (drawing.Block("MB1 3×3", height=0.75, searched=False),))]
+        for n in stage_blocks(g.layers):
+            blocks = [next(specs) for _ in range(n)]
+            boxes = tuple(drawing.Block("skip", skipped=True) if op == "zero" else drawing.mbconv_block(*shapes[op])
+                          for op, _ in blocks)
+            first = blocks[0][1]
+            stages.append(drawing.Stage(f"{first.C_out} ch\nstride {first.stride}", boxes))
+        stages.append(drawing.Stage(f"{widths[-1]} ch", (drawing.Block("1×1 conv", searched=False),
+                                                         drawing.Block("pool, FC", searched=False))))
+        return drawing.chain_figure(stages, title="ProxylessNAS / MobileNet blocks",
+                                    legend=drawing.mbconv_legend(ops.KERNELS, skipped="skipped block (zero)"))
 
     def references(self) -> dict[str, MobileNetGenotype]:
         """The three specialised ProxylessNAS networks (GPU, CPU, Mobile; Cai et al. 2019, Table 3 and

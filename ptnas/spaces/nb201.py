@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -16,6 +17,9 @@ from torch import nn
 from ptnas.ops import nb201 as ops
 from ptnas.spaces.base import SearchSpace, choice_neighbours, sample_choices
 from ptnas.supernet import MixedOp, Supernet
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 NODES = 4
 EDGES = tuple(f"{j}<-{i}" for j in range(1, NODES) for i in range(j))  # 1<-0, 2<-0, 2<-1, 3<-0, 3<-1, 3<-2
@@ -190,6 +194,17 @@ class NB201Space(SearchSpace):
         """The 24 cells with one edge's op changed (6 edges × 4 other ops), edge by edge."""
         g = self._as_genotype(genotype)
         return [NB201Genotype(t) for t in choice_neighbours(g.ops, [ops.OPS] * len(EDGES))]
+
+    def draw(self, genotype) -> Figure:
+        """The cell: node 0 (input) to node 3 (output) left to right, one arrow per edge labelled with its
+        op; `none` edges are left out (they contribute nothing)."""
+        from ptnas import drawing
+
+        g = self._as_genotype(genotype)
+        roles = {0: "input", NODES - 1: "output"}
+        nodes = tuple(drawing.Node(str(j), str(j), roles.get(j, "inner"), rank=j) for j in range(NODES))
+        edges = tuple(drawing.Edge(*reversed(e.split("<-")), op) for e, op in g.edge_ops().items() if op != "none")
+        return drawing.cell_figure([drawing.Cell("cell", "NAS-Bench-201 cell", nodes, edges)], title=str(g))
 
     def references(self) -> dict[str, NB201Genotype]:
         """The best CIFAR-10 architecture of the benchmark (test accuracy 94.37 %, Dong & Yang 2020)."""

@@ -23,8 +23,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from ptnas import __version__
+from ptnas import __version__, spaces
 from ptnas.cli.config import UsageError
+from ptnas.drawing import save_genotype_picture
 from ptnas.event_files import summary_writer
 from ptnas.rundir import RunDir
 from ptnas.train_final import checkpoint, cost, datasets, timm_models
@@ -142,6 +143,7 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
                     "python": platform.python_version(), **measured}
         run.write_yaml("args.yaml", resolved)
         log = summary_writer(run.path / "events", purge_step=progress.epoch + 1 if ckpt is not None else None)
+        save_genotype_picture(spaces.get(args.space), args.genotype, run.path, log)
         state = checkpoint.TrainState(model, model_name, scheduler, ema,
                                       extra=lambda: {"config": vars(args), "progress": vars(progress).copy(),
                                                      "rng": rngs})

@@ -126,7 +126,7 @@ def test_existing_run_dir_is_refused_without_force_no_traceback(tmp_path):
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
         f"search.py: error: run dir {out} already holds a run (config.yaml, scores.jsonl, events, genotype.json, "
-        "genotype.txt); pass --force to overwrite it or --out to choose another"]
+        "genotype.txt, genotype.png, genotype.svg); pass --force to overwrite it or --out to choose another"]
     before = len(records(out))
     forced = subprocess.run([*cmd, "--force"], capture_output=True, text=True, cwd=ROOT)
     assert forced.returncode == 0, forced.stderr

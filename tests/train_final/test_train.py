@@ -133,3 +133,14 @@ def test_darts_recipe_trains_with_auxiliary_head_and_drop_path_ramp(tmp_path):
     assert scalars(run_dir)["train/drop_path_prob"] == pytest.approx([0.0, 0.1])
     model = timm.create_model(results["timm_model"], num_classes=10, C=4, layers=3, auxiliary=True)
     assert results["params"] == count_parameters(model)  # the DARTS convention: without the auxiliary head
+
+
+def test_a_training_run_dir_holds_the_genotype_picture(tmp_path):
+    argv = ["--genotype", GENOTYPE, "--dataset", "synthetic-cifar10", "--synthetic-n", 16, "--epochs", 1,
+            "--batch-size", 16, "--output", tmp_path, "--experiment", "p", *TINY]
+    assert run(argv) == 0
+    run_dir = tmp_path / "p"
+    assert (run_dir / "genotype.png").read_bytes().startswith(b"\x89PNG") and (run_dir / "genotype.svg").is_file()
+    events = EventAccumulator(str(run_dir / "events"), size_guidance={"images": 0})
+    events.Reload()
+    assert len(events.Images("genotype/picture")) == 1
