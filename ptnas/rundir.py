@@ -8,14 +8,13 @@ events/ subfolders, and deletes what the search writes afresh (scores.jsonl, gen
 """
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ptnas import atomic, jsonio
 
 ARTIFACTS = ("config.yaml", "scores.jsonl", "events", "genotype.json", "genotype.txt", "checkpoint")
 
@@ -63,21 +62,15 @@ class RunDir:
         return run
 
     def write_text(self, name: str, text: str) -> Path:
-        """Write `name` atomically: a temporary file in the same directory, then rename."""
-        target = self.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        """Write `name` atomically (`ptnas.atomic`: a temporary file in the same directory, then rename)."""
+        return atomic.write_text(self.path / name, text)
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        return atomic.write_bytes(self.path / name, data)
 
     def write_json(self, name: str, data: Any) -> Path:
-        return self.write_text(name, json.dumps(data, indent=2, allow_nan=True) + "\n")
+        """Strict JSON: NaN and inf are written as null (`ptnas.jsonio`)."""
+        return self.write_text(name, jsonio.dumps(data, indent=2) + "\n")
 
     def write_yaml(self, name: str, data: Any) -> Path:
         return self.write_text(name, yaml.safe_dump(data, sort_keys=False))

@@ -243,7 +243,7 @@ def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: di
                     if k not in ("n", "nan") and not math.isnan(v):
                         writer.add_scalar(f"correlation/{d}/{proxy.name}/{k}", v, len(archs))
         rho = next(r["spearman"] for r in rows if r["proxy"] == proxy.name and r["dataset"] == "cifar10")
-        _write_png(run, f"scatter_{proxy.name}.png", _scatter_png(proxy, raw, acc["cifar10"], rho, len(archs), title))
+        run.write_bytes(f"scatter_{proxy.name}.png", _scatter_png(proxy, raw, acc["cifar10"], rho, len(archs), title))
     _write_csv(run, "correlation.csv", rows)
     _write_csv(run, "proxy_scores.csv", [
         {"arch": a, **{f"{d}_test": acc[d][i] for d in datasets}, **{n: v[i] for n, v in score_cols.items()}}
@@ -253,22 +253,6 @@ def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: di
         ref_rows = reference_check(chosen, archs, score_cols, reference, acc["cifar10"])
         _write_csv(run, "reference.csv", ref_rows)
     return rows, ref_rows
-
-
-def _write_png(run: RunDir, name: str, png: bytes) -> None:
-    """Atomic binary write (write, then rename), like RunDir's text files."""
-    import os
-    import tempfile
-
-    target = run.path / name
-    fd, tmp = tempfile.mkstemp(dir=run.path, prefix=f".{name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(png)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def reference_check(chosen: list, archs: list[str], score_cols: dict, reference: dict, acc10: np.ndarray) -> list[dict]:
