@@ -1,7 +1,7 @@
 """Every score a search computes, to `scores.jsonl` and TensorBoard (and kept in memory).
 
 scores.jsonl: one JSON object per line, written and flushed as soon as the score exists, so a
-crashed or interrupted run keeps everything computed so far. Records have `kind`:
+crashed or interrupted run keeps everything computed so far; a NaN value is written as null. Records have `kind`:
   score      {proposal, step, stage: op|order|topology, edge, op (null for topology), value}
   decision   {proposal, step, edge, op}           a permanent A + (e, o)
   pruned     {proposal, step, edge}               a permanent edge removal (topology step)
@@ -18,13 +18,13 @@ TensorBoard (tags use `a_from_b` for edge `a<-b` and `/` for a cell-type prefix 
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Hashable
 
 import numpy as np
 
+from ptnas import jsonio
 from ptnas.event_files import summary_writer
 
 
@@ -52,7 +52,7 @@ class SearchLog:
     def _write(self, record: dict[str, Any]) -> None:
         self.records.append(record)
         if self._file is not None:
-            self._file.write(json.dumps(record, allow_nan=True) + "\n")
+            self._file.write(jsonio.dumps(record) + "\n")  # NaN as null: strict JSON
             self._file.flush()
 
     def score(self, proposal: int, step: int, stage: str, edge: str, op: str | None, value: float) -> None:

@@ -34,7 +34,7 @@ import yaml
 from scipy import stats
 from tqdm import tqdm
 
-from ptnas import __version__, data, device as devices, evaluators, proxies, spaces
+from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import macro_table, nb201_table
@@ -141,11 +141,13 @@ def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
         records, text = [], old_scores.read_text(encoding="utf-8")
         for line in text.splitlines():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 break  # a line cut short by a crash: that arch is measured again
+            record["parts"] = {k: jsonio.number(v) for k, v in record["parts"].items()}  # null was a NaN
+            records.append(record)
         run = _ContinuedRun(out)
-        kept = "".join(json.dumps(r, allow_nan=True) + "\n" for r in records)
+        kept = "".join(jsonio.dumps(r) + "\n" for r in records)
         if kept != text:  # drop the partial line, so appending continues a well-formed file
             run.write_text("scores.jsonl", kept)
         return run, records
@@ -351,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for arch in tqdm(todo, desc="archs", initial=len(done), total=len(archs)):
             record = {"arch": arch, **evaluator.measure(arch)}
-            stream.write(json.dumps(record, allow_nan=True) + "\n")
+            stream.write(jsonio.dumps(record) + "\n")
             stream.flush()
             records.append(record)
             if len(records) % args.log_every == 0:

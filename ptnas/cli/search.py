@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import json
 import platform
 import random
 import sys
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 import yaml
 
-from ptnas import __version__, data, device as devices, evaluators, proxies, selectors, spaces
+from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, selectors, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
 from ptnas.event_files import summary_writer
@@ -344,7 +343,7 @@ def _zero_cost_policy(args: argparse.Namespace, source: data.BatchSource, device
 
         def write_parts(record: dict) -> None:
             with open(parts, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record, allow_nan=True) + "\n")
+                f.write(jsonio.dumps(record) + "\n")
 
         extra["on_parts"] = write_parts
     return selectors.get(args.selector)(

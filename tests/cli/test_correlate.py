@@ -90,6 +90,20 @@ def test_tensorboard_holds_the_correlations(study):
     assert [e.step for e in running] == [10, 20]
 
 
+def strict(line: str):
+    """json.loads that refuses NaN / Infinity tokens, as strict JSON readers do."""
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token} in {line[:60]}")
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_scores_are_strict_json_with_nan_as_null(study):
+    out, _, _ = study
+    records = [strict(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    nulls = [r["arch"] for r in records if r["parts"]["jacob_cov"] is None]
+    assert len(nulls) == sum(a.split("+")[2].count("none") == 3 for a in twenty_archs()) > 0  # the cut-off archs
+
+
 def test_an_interrupted_study_continues_where_it_stopped(study, tmp_path):
     out, table, _ = study
     lines = (out / "scores.jsonl").read_text().splitlines()
@@ -102,6 +116,7 @@ def test_an_interrupted_study_continues_where_it_stopped(study, tmp_path):
     assert resumed[:12] == lines[:12] and len(resumed) == 20
     strip = lambda line: {k: v for k, v in json.loads(line).items() if k != "seconds"}  # noqa: E731
     assert sorted(map(str, map(strip, resumed))) == sorted(map(str, map(strip, lines)))
+    assert any(strict(line)["parts"]["jacob_cov"] is None for line in lines[:12])  # nulls were read back as NaN
     assert read_csv(part / "correlation.csv") == read_csv(out / "correlation.csv")
 
 
