@@ -39,6 +39,7 @@ from ptnas.cli.config import OneLineParser, UsageError, fail, parse
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import macro_table, nb201_table
 from ptnas.evaluators.zero_cost import ZeroCostEvaluator
+from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
 
@@ -346,9 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if records:
         print(f"continuing {run.path}: {len(done)} of {len(archs)} archs already measured", file=sys.stderr)
 
-    from torch.utils.tensorboard import SummaryWriter
-
-    writer = SummaryWriter(log_dir=str(run.path / "events"))
+    writer = summary_writer(run.path / "events")  # a continued study's file sorts after the earlier ones
     stream = open(run.path / "scores.jsonl", "a", encoding="utf-8")
     try:
         for arch in tqdm(todo, desc="archs", initial=len(done), total=len(archs)):

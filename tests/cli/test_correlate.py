@@ -2,8 +2,9 @@
 of the architecture, so the expected correlations are exact; plus resume and one-line errors."""
 import csv
 import itertools
-import warnings
 import json
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -111,7 +112,12 @@ def test_an_interrupted_study_continues_where_it_stopped(study, tmp_path):
     part.mkdir()
     (part / "config.yaml").write_text((out / "config.yaml").read_text().replace(str(out), str(part)))
     (part / "scores.jsonl").write_text("\n".join(lines[:12]) + "\n" + lines[12][:30])  # crash mid-line
+    # the interrupted process's event file, named as if from a host/pid that sorts after ours, two seconds ahead
+    (part / "events").mkdir()
+    (part / "events" / f"events.out.tfevents.{int(time.time()) + 2}.zzzz.99999.0").write_bytes(b"")
     assert correlate.main(args(table, part)) == 0
+    events = sorted(p.name for p in (part / "events").iterdir())
+    assert len(events) == 2 and ".zzzz." not in events[-1]  # TensorBoard reads the continued study's file last
     resumed = (part / "scores.jsonl").read_text().splitlines()
     assert resumed[:12] == lines[:12] and len(resumed) == 20
     strip = lambda line: {k: v for k, v in json.loads(line).items() if k != "seconds"}  # noqa: E731
