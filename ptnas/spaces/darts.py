@@ -33,6 +33,7 @@ CELL_EDGES = tuple(f"{j}<-{i}" for j in range(2, STEPS + 2) for i in range(j))  
 SEARCH_OPS = tuple(o for o in ops.OPS if o != "none")  # DARTS-PT and Zero-Cost-PT search without `none`
 
 Pair = tuple[str, int]
+MAX_CONCAT = 64  # bound on a parsed `range(...)` concat list: a cell has a handful of nodes
 
 
 # ---- genotype ----------------------------------------------------------------------------------
@@ -111,9 +112,13 @@ def _literal(node: ast.AST, field: str) -> list:
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"
             and not node.keywords):
         try:
-            return list(range(*(ast.literal_eval(a) for a in node.args)))
+            span = range(*(ast.literal_eval(a) for a in node.args))
         except (ValueError, TypeError):
             raise ValueError(f"{field}: range(...) needs integer arguments") from None
+        if len(span) > MAX_CONCAT:  # checked on the range object: never materialise range(2, 4000000000)
+            raise ValueError(f"{field}: {ast.unparse(node)} has {len(span):,} entries; a cell concatenates at most "
+                             f"{MAX_CONCAT} nodes")
+        return list(span)
     try:
         value = ast.literal_eval(node)
     except ValueError:
