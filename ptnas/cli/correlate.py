@@ -30,12 +30,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import yaml
 from scipy import stats
 from tqdm import tqdm
 
 from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, spaces
-from ptnas.cli.config import OneLineParser, UsageError, fail, parse
+from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import macro_table, nb201_table
 from ptnas.evaluators.zero_cost import ZeroCostEvaluator
@@ -134,7 +133,7 @@ def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
     out = Path(args.out)
     old_config, old_scores = out / "config.yaml", out / "scores.jsonl"
     if not args.force and old_config.is_file() and old_scores.is_file():
-        old = yaml.safe_load(old_config.read_text()) or {}
+        old = load_yaml(old_config, str(old_config))
         diff = [k for k in IDENTITY if old.get(k) != config.get(k)]
         if diff:
             raise RunDirExistsError(f"run dir {out} holds a different study (differs in {', '.join(diff)}); "

@@ -24,10 +24,9 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-import yaml
 
 from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, selectors, spaces
-from ptnas.cli.config import OneLineParser, UsageError, fail, parse
+from ptnas.cli.config import OneLineParser, UsageError, fail, parse, saved_flags
 from ptnas.data import DataNotFoundError
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
@@ -151,9 +150,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     args = parse(parser, argv)
     stored = Path(args.out) / "config.yaml" if args.resume and args.out else None
     if stored is not None and stored.is_file():
-        saved = yaml.safe_load(stored.read_text()) or {}
-        known = {a.dest for a in parser._actions} - {"help", "config", "resume", "force", "out"}
-        parser.set_defaults(**{k: v for k, v in saved.items() if k in known})
+        parser.set_defaults(**saved_flags(parser, stored, exclude=("resume", "force", "out")))
         args = parse(parser, argv)
     return args
 

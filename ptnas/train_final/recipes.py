@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ptnas.cli.config import load_yaml
 from ptnas.registry import UnknownNameError
 
 DIRECTORY = Path(__file__).resolve().parents[2] / "configs" / "train"
@@ -28,9 +27,7 @@ def load(name_or_path: str) -> dict[str, Any]:
         if not path.is_file():
             raise UnknownNameError(f"unknown recipe {name_or_path!r}; choose from: {', '.join(names())}, "
                                    "auto, none, or a path to a YAML file")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"recipe {path}: expected a mapping of flag names to values")
+    data = load_yaml(path, f"--recipe {path}")  # one line naming the file (and the line) when malformed
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 

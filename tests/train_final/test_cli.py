@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from ptnas.train_final import recipes
-from ptnas.train_final.cli import _checked, build_parser, resolve
+from ptnas.cli.config import layer
+from ptnas.train_final.cli import build_parser, resolve
 
 from tests.train_final.conftest import GENOTYPE, TINY, run
 
@@ -99,7 +100,7 @@ def test_every_recipe_uses_only_flag_names_and_valid_values():
     parser = build_parser()
     assert set(recipes.names()) >= {"darts-cifar", "darts-imagenet", "mobilenet-imagenet", "nb201-cifar"}
     for name in recipes.names():
-        _checked(parser, recipes.load(name), name)  # raises on a typo or a value of the wrong type
+        layer(parser, recipes.load(name), name)  # raises on a typo or a value of the wrong type
 
 
 def test_recipes_hold_the_published_numbers():
