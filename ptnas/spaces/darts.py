@@ -414,6 +414,12 @@ class DartsSpace(SearchSpace):
         return DartsSupernet(C=C, layers=layers, num_classes=num_classes,
                              candidates=edge_ops(include_none=include_none, op_set=op_set))
 
+    def check_size(self, **size) -> None:
+        super().check_size(**size)
+        if size.get("C", 2) % 2:
+            raise ValueError(f"C (--init-channels) must be even in the darts space (reduction cells halve it), "
+                             f"got {size['C']}")
+
     def parse(self, text: str) -> DartsGenotype:
         return DartsGenotype.parse(text)
 
@@ -421,8 +427,8 @@ class DartsSpace(SearchSpace):
                 auxiliary: bool = False, drop_path_prob: float = 0.0, input_size: int = 32) -> DartsNetwork:
         """CIFAR defaults C=36, 20 cells; ImageNet (input_size > 64) defaults C=48, 14 cells (DARTS paper)."""
         imagenet = input_size > 64
-        return DartsNetwork(self._as_genotype(genotype), C=C or (48 if imagenet else 36),
-                            layers=layers or (14 if imagenet else 20), num_classes=num_classes,
+        return DartsNetwork(self._as_genotype(genotype), C=(48 if imagenet else 36) if C is None else C,
+                            layers=(14 if imagenet else 20) if layers is None else layers, num_classes=num_classes,
                             auxiliary=auxiliary, drop_path_prob=drop_path_prob, input_size=input_size)
 
     def sample(self, rng: np.random.Generator) -> DartsGenotype:

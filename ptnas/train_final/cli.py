@@ -197,9 +197,10 @@ def _finish(args: argparse.Namespace) -> None:
     args.space, args.genotype = space, str(genotype)
     try:
         size = spaces.get(space).size_kwargs(args.init_channels, args.layers)
+        args.model_kwargs = {**args.model_kwargs, **size}
+        spaces.get(space).check_size(**args.model_kwargs)  # C=0 or an absurd width: refused before any allocation
     except ValueError as e:
         raise UsageError(str(e)) from None
-    args.model_kwargs = {**args.model_kwargs, **size}
     args.init_channels = args.layers = None
     if args.dataset is None:
         raise UsageError(f"--dataset is required (no recipe gives one); choose from: {', '.join(datasets.NAMES)}")

@@ -108,6 +108,13 @@ def test_search_on_real_cifar10_images(tmp_path):
     (["--proposals", "0"], "--proposals must be at least 1"),
     (["--dataset", "cifar10", "--data", "/nonexistent"], "no cifar10 data in /nonexistent: looked for"),
     (["--table", "/nonexistent.csv"], "--table /nonexistent.csv: no such file"),
+    (["--init-channels", "0"], "C (--init-channels) must be a positive integer in the nb201 space, got 0"),
+    (["--init-channels", "-1"], "C (--init-channels) must be a positive integer in the nb201 space, got -1"),
+    (["--layers", "0"], "N (--layers) must be a positive integer in the nb201 space, got 0"),
+    (["--layers", "-3"], "N (--layers) must be a positive integer in the nb201 space, got -3"),
+    (["--init-channels", "100000000"], "C=100000000, N=1 in the nb201 space gives a supernet of about"),
+    (["--space", "darts", "--init-channels", "0", "--layers", "2"], "C (--init-channels) must be a positive integer"),
+    (["--space", "macro", "--layers", "-1", "--init-channels", "-4"], "--layers does not apply to the macro space"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:

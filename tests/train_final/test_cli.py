@@ -23,6 +23,19 @@ def test_bad_genotype_is_a_one_line_error(capsys):
     assert "not a genotype of any registered space" in err and "nb201" in err
 
 
+@pytest.mark.parametrize("size, message", [
+    (["--model-kwargs", "C=0"], "C (--init-channels) must be a positive integer in the nb201 space, got 0"),
+    (["--model-kwargs", "N=-2"], "N (--layers) must be a positive integer in the nb201 space, got -2"),
+    (["--model-kwargs", "C=wide"], "got 'wide'"),
+    (["--init-channels", "100000000"], "C=100000000 in the nb201 space gives a supernet of about"),
+])
+def test_sizes_are_checked_before_anything_is_built(capsys, tmp_path, size, message):
+    err = one_line_error(capsys, ["--genotype", GENOTYPE, "--dataset", "synthetic-cifar10", "--recipe", "none",
+                                  "--output", tmp_path / "runs", "--device", "cpu", *size])
+    assert message in err, err
+    assert not (tmp_path / "runs").exists()
+
+
 def test_unknown_recipe_lists_the_recipes(capsys):
     err = one_line_error(capsys, ["--genotype", GENOTYPE, "--recipe", "nope", "--dataset", "synthetic-cifar10"])
     assert "unknown recipe 'nope'" in err
