@@ -265,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"interrupted; the last finished epoch is in {run.path / CHECKPOINT}: continue with "
               f"--resume --out {run.path}", file=sys.stderr)
         return 130
+    except DataNotFoundError as e:  # a corrupt image is only found when it is read
+        fail(PROG, str(e))
 
     log = SearchLog(run.path)
     try:
@@ -275,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted; every score so far is in {run.path / 'scores.jsonl'}", file=sys.stderr)
         return 130
+    except DataNotFoundError as e:
+        fail(PROG, str(e))
     finally:
         log.close()
 
