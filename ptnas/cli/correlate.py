@@ -125,7 +125,15 @@ def _read_reference(path: str) -> dict:
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"--reference {path}: no such file")
-    return json.loads(p.read_text())
+    try:
+        reference = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--reference {path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"--reference {path}: not a text file ({e.reason} at byte {e.start})") from None
+    if not isinstance(reference, dict):
+        raise UsageError(f"--reference {path}: expected NASLib's {{arch: {{dataset: {{proxy: value}}}}}} mapping")
+    return reference
 
 
 def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:

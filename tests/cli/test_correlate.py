@@ -140,12 +140,16 @@ def test_reference_values_are_correlated_with_ours(study, tmp_path):
 
 def test_user_errors_are_one_line_with_exit_code_2(study, tmp_path, capsys):
     out, table, _ = study
+    broken = tmp_path / "ref.json"
+    broken.write_text('{"|a|": 1,\n}')
     cases = [
         (args(table, tmp_path / "a") + ["--proxies", "synflow,nope"], "unknown proxy 'nope'; choose from:"),
         (args(table, tmp_path / "b") + ["--space", "nope"], "unknown space 'nope'"),
         (args(tmp_path / "missing.csv", tmp_path / "c"), "--table"),
         (args(table, out) + ["--batch-size", "4"], "holds a different study (differs in batch_size)"),
         (args(table, tmp_path / "d") + ["--archs", "reference"], "--archs reference needs --reference"),
+        (args(table, tmp_path / "e") + ["--reference", str(broken)],
+         f"--reference {broken}: not valid JSON (line 2, column 1: Expecting property name enclosed in double quotes)"),
     ]
     for argv, message in cases:
         with pytest.raises(SystemExit) as e:

@@ -125,6 +125,21 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     assert not (tmp_path / "x").exists()  # nothing written for a run that never started
 
 
+def test_tables_of_the_wrong_kind_or_with_a_bad_cell_are_one_line(tmp_path, capsys):
+    macro = tmp_path / "macro.json"
+    macro.write_text(json.dumps({"22212220": {"test_acc": [93.0], "mean_acc": 93.0, "std": 0, "params": 1, "flops": 1}}))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("arch,cifar10,cifar100,imagenet16_120\n|x|,abc,1,2\n")
+    for table, message in ((macro, f"{macro} is a NAS-Bench-Macro table (--space macro); --space nb201 needs"),
+                           (bad, f"{bad}, line 2: cifar10 of |x| is 'abc', not a number")):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*TINY, "--out", str(tmp_path / "x"), "--table", str(table)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+        assert not (tmp_path / "x").exists()
+
+
 def test_existing_run_dir_is_refused_without_force_no_traceback(tmp_path):
     out = run(tmp_path)
     cmd = [sys.executable, str(ROOT / "search.py"), *TINY, "--out", str(out)]
