@@ -8,6 +8,7 @@ events/ subfolders, and deletes what the search writes afresh (scores.jsonl, gen
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,26 @@ class RunDirExistsError(FileExistsError):
     """The run dir already holds a run; the message says to pass --force or another --out."""
 
 
+class RunDirError(ValueError):
+    """The run dir cannot be made or written (a read-only parent, a file in the way); the message names
+    the path and the reason."""
+
+
+def _make(path: Path) -> None:
+    """mkdir -p, then check that files can be created there; RunDirError (one line) otherwise."""
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise RunDirError(f"cannot create run dir {path}: {blocker} is a file; choose another output directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename and str(e.filename) != str(path) else ""
+        raise RunDirError(f"cannot create run dir {path}: {e.strerror or e}{where}; "
+                          "choose another output directory") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise RunDirError(f"run dir {path} is not writable; choose another output directory")
+
+
 class RunDir:
     def __init__(self, path: str | Path, force: bool = False, resume: bool = False):
         self.path = Path(path)
@@ -36,15 +57,16 @@ class RunDir:
             raise RunDirExistsError(
                 f"run dir {self.path} already holds a run ({', '.join(found)}); pass --force to overwrite "
                 "it or --out to choose another")
+        _make(self.path)
         for a in found:
             target = self.path / a
             shutil.rmtree(target) if target.is_dir() else target.unlink()
-        self.path.mkdir(parents=True, exist_ok=True)
 
     def _clear_for_resume(self) -> None:
         if not (self.path / "checkpoint").is_dir():
             raise RunDirExistsError(f"--resume: {self.path} holds no checkpoint/ to resume from; pass the --out "
                                     "of a darts-alpha or darts-pt run that finished at least one epoch")
+        _make(self.path)
         for name in ("scores.jsonl", "genotype.json", "genotype.txt"):
             (self.path / name).unlink(missing_ok=True)
         events = self.path / "events"
@@ -58,7 +80,7 @@ class RunDir:
         """An existing run dir, to continue the run in it (resume): nothing is checked or deleted."""
         run = cls.__new__(cls)
         run.path = Path(path)
-        run.path.mkdir(parents=True, exist_ok=True)
+        _make(run.path)
         return run
 
     def write_text(self, name: str, text: str) -> Path:

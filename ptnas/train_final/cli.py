@@ -24,7 +24,7 @@ from ptnas.cli import config
 from ptnas.cli.config import OneLineParser, UsageError, fail
 from ptnas.data import DataNotFoundError
 from ptnas.registry import UnknownNameError
-from ptnas.rundir import ARTIFACTS, RunDirExistsError
+from ptnas.rundir import ARTIFACTS, RunDirError, RunDirExistsError
 from ptnas.train_final import checkpoint, datasets, genotype_source, recipes
 from ptnas.train_final.loop import AuxiliaryMismatchError
 
@@ -236,7 +236,7 @@ def _finish(args: argparse.Namespace) -> None:
                                     "start over, --resume to continue it, or --experiment to choose another")
 
 
-USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, FileNotFoundError,
+USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, RunDirError, FileNotFoundError,
                genotype_source.GenotypeError, AuxiliaryMismatchError)
 
 
