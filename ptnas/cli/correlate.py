@@ -116,6 +116,10 @@ def _choose_archs(args, table, reference: dict | None) -> list[str]:
         pool = sorted(table.archs())
     if args.sample < 1:
         raise UsageError(f"--sample must be at least 1, got {args.sample}")
+    if args.sample > len(pool):
+        source = "the archs of --reference that --table has" if args.archs == "reference" else f"{args.table}"
+        print(f"--sample {args.sample} is more than the {len(pool)} archs in {source}: using all {len(pool)}",
+              file=sys.stderr)
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(pool), size=min(args.sample, len(pool)), replace=False)
     return [pool[i] for i in pick]

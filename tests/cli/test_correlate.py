@@ -138,6 +138,14 @@ def test_reference_values_are_correlated_with_ours(study, tmp_path):
     assert float(rows[0]["spearman_ours_vs_naslib"]) == pytest.approx(1.0) and int(rows[0]["n"]) == 20
 
 
+def test_a_sample_larger_than_the_table_is_capped_with_a_note(tiny_table, tmp_path, capsys):
+    table, _ = tiny_table
+    assert correlate.main(args(table, tmp_path / "all") + ["--sample", "25", "--proxies", "params"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "--sample" in line]
+    assert err == [f"--sample 25 is more than the 20 archs in {table}: using all 20"]
+    assert len(read_csv(tmp_path / "all" / "proxy_scores.csv")) == 20
+
+
 def test_user_errors_are_one_line_with_exit_code_2(study, tmp_path, capsys):
     out, table, _ = study
     broken = tmp_path / "ref.json"
