@@ -5,7 +5,7 @@
     python -m ptnas.train_final --resume runs/train/<experiment>                          # continue a run
 
 Values come in layers, each overriding the one before: the flags' defaults, the recipe
-(configs/train/<name>.yaml; or, with --resume, the checkpoint's resolved config), --config FILE, the
+(ptnas/train_final/recipe_files/<name>.yaml; or, with --resume, the checkpoint's resolved config), --config FILE, the
 command line. The resolved values are saved as args.yaml in the run dir.
 """
 from __future__ import annotations

@@ -134,3 +134,23 @@ def test_recipes_hold_the_published_numbers():
     mobile = recipes.load("mobilenet-imagenet")  # ProxylessNAS
     assert (mobile["epochs"], mobile["warmup_epochs"], mobile["smoothing"], mobile["weight_decay"]) == (300, 5, 0.1, 4e-5)
     assert mobile["opt"] == "sgd" and mobile["filter_bias_and_bn"] is True
+
+
+def test_recipes_ship_as_package_data():
+    """The recipes live in the package and setup.cfg's package_data covers every one of them, so a
+    non-editable install (a wheel) has them too."""
+    import configparser
+    import fnmatch
+    from pathlib import Path
+
+    import ptnas.train_final
+
+    names = recipes.names()
+    assert {"darts-cifar", "darts-imagenet", "mobilenet-imagenet", "nb201-cifar"} <= set(names)
+    package = Path(ptnas.train_final.__file__).parent
+    files = sorted(p.relative_to(package).as_posix() for p in package.rglob("*.yaml"))
+    assert files and len(files) == len(names)
+    setup = configparser.ConfigParser()
+    setup.read(Path(__file__).resolve().parents[2] / "setup.cfg")
+    patterns = setup["options.package_data"]["ptnas.train_final"].split()
+    assert all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files), (files, patterns)
