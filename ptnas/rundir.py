@@ -7,14 +7,14 @@ continues an interrupted run: it keeps everything but the final genotype.* files
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ptnas import atomic, jsonio
 
 ARTIFACTS = ("config.yaml", "scores.jsonl", "events", "genotype.json", "genotype.txt", "genotype.png", "genotype.svg",
              "checkpoint")
@@ -22,6 +22,26 @@ ARTIFACTS = ("config.yaml", "scores.jsonl", "events", "genotype.json", "genotype
 
 class RunDirExistsError(FileExistsError):
     """The run dir already holds a run; the message says to pass --force or another --out."""
+
+
+class RunDirError(ValueError):
+    """The run dir cannot be made or written (a read-only parent, a file in the way); the message names
+    the path and the reason."""
+
+
+def _make(path: Path) -> None:
+    """mkdir -p, then check that files can be created there; RunDirError (one line) otherwise."""
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise RunDirError(f"cannot create run dir {path}: {blocker} is a file; choose another output directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename and str(e.filename) != str(path) else ""
+        raise RunDirError(f"cannot create run dir {path}: {e.strerror or e}{where}; "
+                          "choose another output directory") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise RunDirError(f"run dir {path} is not writable; choose another output directory")
 
 
 class RunDir:
@@ -37,16 +57,17 @@ class RunDir:
             raise RunDirExistsError(
                 f"run dir {self.path} already holds a run ({', '.join(found)}); pass --force to overwrite "
                 "it or --out to choose another")
+        _make(self.path)
         for a in found:
             target = self.path / a
             shutil.rmtree(target) if target.is_dir() else target.unlink()
-        self.path.mkdir(parents=True, exist_ok=True)
 
     def _clear_for_resume(self) -> None:
         """Continue the run in this dir: only the final results (genotype.*) are written afresh; the search
         decides what of scores.jsonl and events/ it keeps (see ptnas.cli.search)."""
         if not (self.path / "config.yaml").is_file():
             raise RunDirExistsError(f"--resume: {self.path} is not a run dir (it has no config.yaml)")
+        _make(self.path)
         for name in ("genotype.json", "genotype.txt", "genotype.png", "genotype.svg"):
             (self.path / name).unlink(missing_ok=True)
 
@@ -55,25 +76,19 @@ class RunDir:
         """An existing run dir, to continue the run in it (resume): nothing is checked or deleted."""
         run = cls.__new__(cls)
         run.path = Path(path)
-        run.path.mkdir(parents=True, exist_ok=True)
+        _make(run.path)
         return run
 
     def write_text(self, name: str, text: str) -> Path:
-        """Write `name` atomically: a temporary file in the same directory, then rename."""
-        target = self.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        """Write `name` atomically (`ptnas.atomic`: a temporary file in the same directory, then rename)."""
+        return atomic.write_text(self.path / name, text)
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        return atomic.write_bytes(self.path / name, data)
 
     def write_json(self, name: str, data: Any) -> Path:
-        return self.write_text(name, json.dumps(data, indent=2, allow_nan=True) + "\n")
+        """Strict JSON: NaN and inf are written as null (`ptnas.jsonio`)."""
+        return self.write_text(name, jsonio.dumps(data, indent=2) + "\n")
 
     def write_yaml(self, name: str, data: Any) -> Path:
         return self.write_text(name, yaml.safe_dump(data, sort_keys=False))

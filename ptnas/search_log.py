@@ -1,7 +1,7 @@
 """Every score a search computes, to `scores.jsonl` and TensorBoard (and kept in memory).
 
 scores.jsonl: one JSON object per line, written and flushed as soon as the score exists, so a
-crashed or interrupted run keeps everything computed so far. Records have `kind`:
+crashed or interrupted run keeps everything computed so far; a NaN value is written as null. Records have `kind`:
   score      {proposal, step, stage: op|order|topology, edge, op (null for topology), value}
   decision   {proposal, step, edge, op}           a permanent A + (e, o)
   pruned     {proposal, step, edge}               a permanent edge removal (topology step)
@@ -29,7 +29,9 @@ from typing import Any, Hashable
 
 import numpy as np
 
+from ptnas import jsonio
 from ptnas.event_files import summary_writer
+from ptnas.heatmaps import edge_op_tables, render_heatmap
 
 
 def tag(edge: str) -> str:
@@ -70,7 +72,7 @@ class SearchLog:
         kept = complete_records(path.read_text(encoding="utf-8") if path.is_file() else "")
         from ptnas.rundir import RunDir
 
-        RunDir.reopen(run_dir).write_text("scores.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+        RunDir.reopen(run_dir).write_text("scores.jsonl", "".join(jsonio.dumps(r) + "\n" for r in kept))
         return cls(run_dir, tensorboard, replay=kept)
 
     @property
@@ -88,7 +90,7 @@ class SearchLog:
                                           f"got {record}")
             return False
         if self._file is not None:
-            self._file.write(json.dumps(record, allow_nan=True) + "\n")
+            self._file.write(jsonio.dumps(record) + "\n")  # NaN as null: strict JSON
             self._file.flush()
         return True
 
@@ -184,40 +186,11 @@ class SearchLog:
     def _heatmaps(self, proposal: int, net) -> dict[str, np.ndarray]:
         """One edges × ops image per cell type (edge-id prefix before ':'), latest score per pair."""
         latest = self._latest.get(proposal, {})
-        groups: dict[str, list[str]] = {}
-        for e in net.edges():
-            groups.setdefault(e.split(":", 1)[0] if ":" in e else "", []).append(e)
         images = {}
-        for group, edges in groups.items():
-            ops: list[str] = []
-            for e in edges:
-                ops.extend(o for o in net.ops(e) if o not in ops)
-            values = np.array([[latest.get((e, o), np.nan) for o in ops] for e in edges], dtype=float)
+        for group, (edges, ops, values) in edge_op_tables(net, lambda e, o: latest.get((e, o), math.nan)).items():
             decided = {(e, net.candidates(e)[0]) for e in edges if net.is_decided(e)}
             images[group] = render_heatmap(values, edges, ops, decided)
         return images
-
-
-def render_heatmap(values: np.ndarray, rows: list[str], cols: list[str], marked: set) -> np.ndarray:
-    """A labelled heatmap as an RGB uint8 array (matplotlib, off-screen)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(cols), 0.8 + 0.3 * len(rows)), dpi=80)
-    im = ax.imshow(np.ma.masked_invalid(values), cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(cols)), cols, rotation=45, ha="right", fontsize=7)
-    ax.set_yticks(range(len(rows)), rows, fontsize=7)
-    for i, r in enumerate(rows):
-        for j, c in enumerate(cols):
-            if (r, c) in marked:
-                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="red", lw=2))
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    fig.canvas.draw()
-    image = np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
-    plt.close(fig)
-    return image
 
 
 def _evaluation(record) -> dict[str, Any]:

@@ -30,15 +30,15 @@ from typing import Sequence
 
 import numpy as np
 import torch
-import yaml
 from scipy import stats
 from tqdm import tqdm
 
-from ptnas import __version__, data, device as devices, evaluators, proxies, spaces
-from ptnas.cli.config import OneLineParser, UsageError, fail, parse
+from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, spaces
+from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import macro_table, nb201_table
 from ptnas.evaluators.zero_cost import ProxyScorer
+from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
 
@@ -116,6 +116,10 @@ def _choose_archs(args, table, reference: dict | None) -> list[str]:
         pool = sorted(table.archs())
     if args.sample < 1:
         raise UsageError(f"--sample must be at least 1, got {args.sample}")
+    if args.sample > len(pool):
+        source = "the archs of --reference that --table has" if args.archs == "reference" else f"{args.table}"
+        print(f"--sample {args.sample} is more than the {len(pool)} archs in {source}: using all {len(pool)}",
+              file=sys.stderr)
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(pool), size=min(args.sample, len(pool)), replace=False)
     return [pool[i] for i in pick]
@@ -125,7 +129,15 @@ def _read_reference(path: str) -> dict:
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"--reference {path}: no such file")
-    return json.loads(p.read_text())
+    try:
+        reference = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--reference {path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"--reference {path}: not a text file ({e.reason} at byte {e.start})") from None
+    if not isinstance(reference, dict):
+        raise UsageError(f"--reference {path}: expected NASLib's {{arch: {{dataset: {{proxy: value}}}}}} mapping")
+    return reference
 
 
 def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
@@ -133,7 +145,7 @@ def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
     out = Path(args.out)
     old_config, old_scores = out / "config.yaml", out / "scores.jsonl"
     if not args.force and old_config.is_file() and old_scores.is_file():
-        old = yaml.safe_load(old_config.read_text()) or {}
+        old = load_yaml(old_config, str(old_config))
         diff = [k for k in IDENTITY if old.get(k) != config.get(k)]
         if diff:
             raise RunDirExistsError(f"run dir {out} holds a different study (differs in {', '.join(diff)}); "
@@ -141,11 +153,13 @@ def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
         records, text = [], old_scores.read_text(encoding="utf-8")
         for line in text.splitlines():
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except json.JSONDecodeError:
                 break  # a line cut short by a crash: that arch is measured again
+            record["parts"] = {k: jsonio.number(v) for k, v in record["parts"].items()}  # null was a NaN
+            records.append(record)
         run = _ContinuedRun(out)
-        kept = "".join(json.dumps(r, allow_nan=True) + "\n" for r in records)
+        kept = "".join(jsonio.dumps(r) + "\n" for r in records)
         if kept != text:  # drop the partial line, so appending continues a well-formed file
             run.write_text("scores.jsonl", kept)
         return run, records
@@ -243,7 +257,7 @@ def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: di
                     if k not in ("n", "nan") and not math.isnan(v):
                         writer.add_scalar(f"correlation/{d}/{proxy.name}/{k}", v, len(archs))
         rho = next(r["spearman"] for r in rows if r["proxy"] == proxy.name and r["dataset"] == "cifar10")
-        _write_png(run, f"scatter_{proxy.name}.png", _scatter_png(proxy, raw, acc["cifar10"], rho, len(archs), title))
+        run.write_bytes(f"scatter_{proxy.name}.png", _scatter_png(proxy, raw, acc["cifar10"], rho, len(archs), title))
     _write_csv(run, "correlation.csv", rows)
     _write_csv(run, "proxy_scores.csv", [
         {"arch": a, **{f"{d}_test": acc[d][i] for d in datasets}, **{n: v[i] for n, v in score_cols.items()}}
@@ -253,22 +267,6 @@ def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: di
         ref_rows = reference_check(chosen, archs, score_cols, reference, acc["cifar10"])
         _write_csv(run, "reference.csv", ref_rows)
     return rows, ref_rows
-
-
-def _write_png(run: RunDir, name: str, png: bytes) -> None:
-    """Atomic binary write (write, then rename), like RunDir's text files."""
-    import os
-    import tempfile
-
-    target = run.path / name
-    fd, tmp = tempfile.mkstemp(dir=run.path, prefix=f".{name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(png)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def reference_check(chosen: list, archs: list[str], score_cols: dict, reference: dict, acc10: np.ndarray) -> list[dict]:
@@ -360,14 +358,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if records:
         print(f"continuing {run.path}: {len(done)} of {len(archs)} archs already measured", file=sys.stderr)
 
-    from torch.utils.tensorboard import SummaryWriter
-
-    writer = SummaryWriter(log_dir=str(run.path / "events"))
+    writer = summary_writer(run.path / "events")  # a continued study's file sorts after the earlier ones
     stream = open(run.path / "scores.jsonl", "a", encoding="utf-8")
     try:
         for arch in tqdm(todo, desc="archs", initial=len(done), total=len(archs)):
             record = {"arch": arch, **evaluator.measure(arch)}
-            stream.write(json.dumps(record, allow_nan=True) + "\n")
+            stream.write(jsonio.dumps(record) + "\n")
             stream.flush()
             records.append(record)
             if len(records) % args.log_every == 0:

@@ -30,10 +30,9 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-import yaml
 
-from ptnas import __version__, data, device as devices, evaluators, proxies, selectors, spaces, strategies
-from ptnas.cli.config import OneLineParser, UsageError, fail, parse
+from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, selectors, spaces, strategies
+from ptnas.cli.config import OneLineParser, UsageError, fail, parse, saved_flags
 from ptnas.data import DataNotFoundError
 from ptnas.drawing import save_genotype_picture
 from ptnas.event_files import summary_writer
@@ -163,16 +162,12 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     stored = out / "config.yaml"
     if not stored.is_file():
         raise UsageError(f"--resume: {out} is not a search run dir (it has no config.yaml)")
-    try:
-        saved = yaml.safe_load(stored.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise UsageError(f"--resume: {stored} is not valid YAML ({str(e).splitlines()[0]})") from None
-    known = {a.dest for a in parser._actions} - {"help", *RESUME_MAY_CHANGE}
+    saved = saved_flags(parser, stored, exclude=RESUME_MAY_CHANGE)
     given = parse(parser, argv)
-    parser.set_defaults(**{k: v for k, v in saved.items() if k in known})
+    parser.set_defaults(**saved)
     args = parse(parser, argv)
     defaults = vars(build_parser().parse_args([]))
-    for key in sorted(known & set(saved)):
+    for key in sorted(saved):
         if getattr(given, key) != defaults.get(key) and getattr(given, key) != saved[key]:
             raise UsageError(f"--resume continues {out} with its saved settings: --{key.replace('_', '-')} "
                              f"{getattr(given, key)} differs from its {saved[key]!r}")
@@ -444,7 +439,7 @@ def _parts_writer(run: RunDir, resume: bool):
         if (record["proposal"], record["pass"], json.dumps(record["key"])) in written:
             return
         with open(parts, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, allow_nan=True) + "\n")
+            f.write(jsonio.dumps(record) + "\n")
 
     return write
 

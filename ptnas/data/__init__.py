@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision.datasets import ImageFolder
 
 from ptnas.data.batches import BatchSource
-from ptnas.data.cifar import DataNotFoundError, cifar, cifar_transform
+from ptnas.data.cifar import DataError, DataNotFoundError, cifar, cifar_transform
 from ptnas.data.imagenet import imagenet, imagenet_splits, imagenet_transform
 from ptnas.data.synthetic import synthetic_cifar10
 
@@ -85,6 +85,6 @@ def _check(name: str) -> None:
         raise UnknownNameError(f"unknown dataset {name!r}; choose from: {', '.join(NUM_CLASSES)}")
 
 
-__all__ = ["BatchSource", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "imagenet", "imagenet_splits",
+__all__ = ["BatchSource", "DataError", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "imagenet", "imagenet_splits",
            "imagenet_transform", "names", "num_classes", "rest_of", "search_dataset", "search_splits",
            "synthetic_cifar10"]

@@ -6,7 +6,7 @@ from typing import Callable, Iterator
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ptnas.proxies import Batch
+from ptnas.batch import Batch
 
 
 class BatchSource:

@@ -1,12 +1,16 @@
 """CIFAR-10/100 from a directory: torchvision's own layout or an ImageFolder tree (train/, test/)."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Callable
 
 import torchvision
+from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms as T
+from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import IMG_EXTENSIONS
 
 MEAN_STD = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
@@ -20,6 +24,43 @@ _TORCHVISION = {
 
 class DataNotFoundError(FileNotFoundError):
     """The dataset is not where the user pointed; the message says where we looked and what to pass."""
+
+
+class DataError(DataNotFoundError):
+    """The data is there but unusable (a corrupt image, an empty folder); one line naming the file or folder."""
+
+    def __init__(self, message: str):
+        if "\nOriginal Traceback" in message:  # re-raised by a DataLoader worker: keep our own last line
+            message = message.strip().splitlines()[-1].split(": ", 1)[-1]
+        super().__init__(message)
+
+
+def read_image(path: str) -> Image.Image:
+    """ImageFolder's loader, with a file that is not a readable image reported as a DataError naming it.
+
+    Corrupt or truncated files are only found when read, so this runs at every read (workers included)."""
+    try:
+        with open(path, "rb") as f:
+            return Image.open(f).convert("RGB")
+    except (OSError, ValueError, SyntaxError) as e:  # PIL: UnidentifiedImageError, truncated data, bad headers
+        raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})".replace("\n", " ")) from None
+
+
+def image_folder(folder: str | Path, transform: Callable | None = None) -> ImageFolder:
+    """`folder/<class>/<image>` as an ImageFolder that reads through `read_image`; DataError (one line)
+    when there is no class folder or a class folder holds no image."""
+    folder = Path(folder)
+    try:
+        ds = ImageFolder(str(folder), transform=transform, loader=read_image, allow_empty=True)
+    except FileNotFoundError:  # torchvision: no class folder at all
+        raise DataError(f"{folder} has no class folders: expected {folder}/<class>/<image>") from None
+    counts = Counter(ds.targets)
+    empty = [c for i, c in enumerate(ds.classes) if counts[i] == 0]
+    if empty:
+        others = f" (nor do {len(empty) - 1} other class folders)" if len(empty) > 1 else ""
+        raise DataError(f"{folder / empty[0]} holds no images{others}; image files end in "
+                        f"{', '.join(IMG_EXTENSIONS)}")
+    return ds
 
 
 def cifar_transform(name: str, train: bool, cutout: int = 0) -> Callable:
@@ -44,7 +85,7 @@ def cifar(name: str, root: str | Path, train: bool, transform: Callable | None =
         return cls(str(root), train=train, transform=transform, download=download)
     split = root / ("train" if train else "test")
     if split.is_dir():
-        ds = torchvision.datasets.ImageFolder(str(split), transform=transform)
+        ds = image_folder(split, transform)
         if len(ds.classes) != num_classes:
             raise DataNotFoundError(f"{split} has {len(ds.classes)} class folders, {name} needs {num_classes}")
         return ds

@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
 
-from ptnas.data.cifar import DataNotFoundError
+from ptnas.data.cifar import DataNotFoundError, image_folder
 
 MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 EVAL_CROP_FRACTION = 0.875  # 224 out of 256
@@ -46,11 +46,7 @@ def check_layout(root: str | Path, splits: tuple[str, ...] = ("train", "val")) -
 def imagenet(root: str | Path, split: str, transform: Callable | None = None) -> ImageFolder:
     """The `split` ("train" or "val") folder of an ImageFolder tree; DataNotFoundError (one line) when the layout is wrong."""
     check_layout(root, (split,))
-    folder = Path(root) / split
-    try:
-        return ImageFolder(str(folder), transform=transform)
-    except FileNotFoundError as e:  # a class folder without images
-        raise DataNotFoundError(f"{folder}: {e}".replace("\n", " ")) from None
+    return image_folder(Path(root) / split, transform)  # corrupt images and empty class folders: DataError
 
 
 def imagenet_splits(root: str | Path, train_transform: Callable | None = None,

@@ -63,7 +63,15 @@ class NB201Table(_Reports):
                 raise ValueError(f"{self.path} is not a NAS-Bench-201 table: missing columns {sorted(missing)}")
             self._extra = [c for d in DATASETS for c in (f"{d}_valid", f"{d}_params") if c in columns]
             for row in reader:
-                self._rows[row["arch"]] = {c: float(row[c]) for c in (*DATASETS, *self._extra) if row[c] != ""}
+                self._rows[row["arch"]] = {c: self._number(row, c, reader.line_num)
+                                           for c in (*DATASETS, *self._extra) if row[c] not in ("", None)}
+
+    def _number(self, row: dict, column: str, line: int) -> float:
+        try:
+            return float(row[column])
+        except ValueError:
+            raise ValueError(f"{self.path}, line {line}: {column} of {row['arch']} is {row[column]!r}, "
+                             "not a number") from None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -160,8 +168,27 @@ class NATSBenchTable(_Reports):
 
 
 def open_table(path: str | Path) -> NB201Table | NATSBenchTable:
-    """A CSV path gives `NB201Table`; anything else is read through the official API."""
+    """A CSV path gives `NB201Table`; anything else is read through the official API, except a
+    NAS-Bench-Macro JSON table, which is refused with a ValueError saying what nb201 needs."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         return NB201Table(path)
+    if _is_macro_table(path):
+        raise ValueError(f"{path} is a NAS-Bench-Macro table (--space macro); --space nb201 needs the NAS-Bench-201 "
+                         "CSV (columns arch, cifar10, cifar100, imagenet16_120) or the official benchmark file "
+                         "(nats_bench / nas_201_api)")
     return NATSBenchTable(path)
+
+
+def _is_macro_table(path: Path) -> bool:
+    """Whether `path` is NAS-Bench-Macro's JSON: `{key: {"mean_acc": ..., ...}}`."""
+    if not path.is_file() or path.suffix.lower() != ".json":
+        return False
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    first = next(iter(data.values()), None) if isinstance(data, dict) else None
+    return isinstance(first, dict) and "mean_acc" in first

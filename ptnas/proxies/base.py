@@ -13,17 +13,18 @@ A plain `Proxy` offers the same two methods (its only part is itself), so caller
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Iterator, Mapping, Sequence
+from typing import Callable, ClassVar, Mapping, Sequence
 
 import torch
 from torch import nn
 
-Batch = tuple[torch.Tensor, torch.Tensor]
+from ptnas.batch import Batch
+from ptnas.model_state import preserved
+
 Measured = Mapping[str, float]
 
 BN_MODES = ("train", "eval")
@@ -153,33 +154,6 @@ def score_population(proxy: AnyProxy, models: Sequence[nn.Module], batch: Batch,
                      bn_mode: str = "train") -> list[float]:
     """Score every model on the same batch; population proxies rank them against each other."""
     return proxy.combine([proxy.measure(m, batch, bn_mode) for m in models])
-
-
-@contextlib.contextmanager
-def preserved(model: nn.Module) -> Iterator[None]:
-    """Restore every buffer, grad, requires_grad flag and train/eval mode on exit.
-
-    Parameters are not copied: a proxy must not write to the model's parameters (one that needs
-    changed weights, like synflow, works on a copy). The test suite checks this for every proxy.
-    """
-    modes = [m.training for m in model.modules()]
-    params = list(model.parameters())
-    flags = [p.requires_grad for p in params]
-    grads = [p.grad for p in params]
-    buffers = [(b, b.detach().clone()) for b in model.buffers()]
-    for p in params:
-        p.grad = None
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for b, saved in buffers:
-                b.copy_(saved)
-        for p, flag, grad in zip(params, flags, grads):
-            p.requires_grad_(flag)
-            p.grad = grad
-        for m, mode in zip(model.modules(), modes):
-            m.training = mode
 
 
 def without_batchnorm(model: nn.Module) -> nn.Module:

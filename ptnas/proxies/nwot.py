@@ -1,9 +1,14 @@
 """NASWOT (Mellor et al., "Neural Architecture Search without Training", ICML 2021).
 
 Every ReLU's input is binarised per sample (c = 1 where > 0); K = Σ_ReLUs c cᵀ + (1 − c)(1 − c)ᵀ,
-accumulated in float64 (computed exactly from one 0/1 matmul per ReLU); the score is log|det K| (slogdet). Only `nn.ReLU` and
-`nn.ReLU6` modules that actually run are counted (as the Zero-Cost-PT code hooks every module whose
-type name contains "ReLU"), so an op removed from a supernet contributes no codes.
+accumulated in float64 (computed exactly from one 0/1 matmul per ReLU); the score is log|det K| (slogdet).
+
+Which activations count: the input of every `nn.ReLU` / `nn.ReLU6` module that actually runs, once
+per call. This is not what the Zero-Cost-PT reference code does: it hooks every module whose type
+name contains "ReLU", so a `ReLUConvBN` wrapper adds its input's codes a second time (besides its
+inner ReLU), and an NB201 op removed from the supernet is still run on a zeroed input, so its ReLUs
+add constant all-zero codes. Here a removed op is not executed and contributes no codes, and wrapper
+modules contribute nothing of their own, so K (and the score) differs from the reference's.
 """
 from __future__ import annotations
 

@@ -5,12 +5,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Hashable, TypeVar
 
 import numpy as np
+import torch
 from torch import nn
 
 from ptnas.supernet import Supernet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+MAX_PARAMS = 2**31  # a supernet larger than this (8 GiB of float32 weights) is refused before it is built
 
 
 class SearchSpace:
@@ -81,14 +85,65 @@ class SearchSpace:
                                   "it implements no draw() (see ptnas.drawing.cell_figure and chain_figure)")
 
     def size_kwargs(self, init_channels: int | None = None, layers: int | None = None) -> dict[str, int]:
-        """Translate the CLI's `--init-channels` / `--layers` into this space's size keywords."""
+        """Translate the CLI's `--init-channels` / `--layers` into this space's size keywords, checked
+        by `check_size` (ValueError with one line for a non-positive or impossibly large size)."""
         out: dict[str, int] = {}
         for flag, value in (("init_channels", init_channels), ("layers", layers)):
             if value is not None:
                 if flag not in self.size_flags:
                     raise ValueError(f"--{flag.replace('_', '-')} does not apply to the {self.name} space")
                 out[self.size_flags[flag][0]] = value
+        self.check_size(**out)
         return out
+
+    def check_size(self, **size: Any) -> None:
+        """ValueError (one line) unless every size keyword given is a positive integer and the supernet
+        at that size (defaults from `search_size`) has at most MAX_PARAMS parameters. The count is
+        estimated from small supernets (`estimate_params`), never by allocating the large one; keywords
+        that are not sizes (e.g. `auxiliary`) are ignored."""
+        flags = {kw: flag for flag, (kw, _) in self.size_flags.items()}
+        for key, value in size.items():
+            if key in flags and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"{key} (--{flags[key].replace('_', '-')}) must be a positive integer in the "
+                                 f"{self.name} space, got {value!r}")
+        given = {k: v for k, v in size.items() if k in flags}
+        if all(v <= self.search_size.get(k, v) for k, v in given.items()):
+            return  # no larger than the default supernet
+        full = {**self.search_size, **given}
+        estimate = self.estimate_params(**full)
+        if estimate > MAX_PARAMS:
+            shown = ", ".join(f"{k}={v}" for k, v in given.items())
+            raise ValueError(f"{shown} in the {self.name} space gives a supernet of about {estimate:,.0f} parameters "
+                             f"(estimated), more than the {MAX_PARAMS:,} allowed; choose a smaller size")
+
+    def estimate_params(self, **size: int) -> float:
+        """Parameters of `supernet(**size)` without building it: exact counts of small supernets, fitted
+        as quadratic in the width keyword (three widths up to the default) and linear in the depth
+        keyword (half the default depth and the default), then evaluated at `size`."""
+        width = self.size_flags["init_channels"][0] if "init_channels" in self.size_flags else None
+        depth = self.size_flags["layers"][0] if "layers" in self.size_flags else None
+
+        def count(**probe: int) -> int:
+            with torch.random.fork_rng(devices=[]):
+                return sum(p.numel() for p in self.supernet(**{**self.search_size, **probe}).parameters())
+
+        def at_depth(fixed: dict[str, int]) -> float:
+            if width is None:
+                return float(count(**fixed))
+            w0 = self.search_size[width]
+            probes = [max(2, w0 // 4), max(4, w0 // 2), max(6, w0)]
+            fit = np.polyfit(probes, [count(**fixed, **{width: w}) for w in probes], 2)
+            return float(np.polyval(fit, size[width]))
+
+        if depth is None:
+            return at_depth({})
+        d0 = self.search_size[depth]
+        d1 = max(1, d0 // 2)
+        high = at_depth({depth: d0})
+        if d1 == d0:
+            return high
+        low = at_depth({depth: d1})
+        return low + (size[depth] - d1) * (high - low) / (d0 - d1)
 
     def _as_genotype(self, genotype: Any):
         return self.parse(genotype) if isinstance(genotype, str) else genotype

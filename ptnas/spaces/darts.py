@@ -37,6 +37,7 @@ CELL_EDGES = tuple(f"{j}<-{i}" for j in range(2, STEPS + 2) for i in range(j))  
 SEARCH_OPS = tuple(o for o in ops.OPS if o != "none")  # DARTS-PT and Zero-Cost-PT search without `none`
 
 Pair = tuple[str, int]
+MAX_CONCAT = 64  # bound on a parsed `range(...)` concat list: a cell has a handful of nodes
 
 
 # ---- genotype ----------------------------------------------------------------------------------
@@ -115,9 +116,13 @@ def _literal(node: ast.AST, field: str) -> list:
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"
             and not node.keywords):
         try:
-            return list(range(*(ast.literal_eval(a) for a in node.args)))
+            span = range(*(ast.literal_eval(a) for a in node.args))
         except (ValueError, TypeError):
             raise ValueError(f"{field}: range(...) needs integer arguments") from None
+        if len(span) > MAX_CONCAT:  # checked on the range object: never materialise range(2, 4000000000)
+            raise ValueError(f"{field}: {ast.unparse(node)} has {len(span):,} entries; a cell concatenates at most "
+                             f"{MAX_CONCAT} nodes")
+        return list(span)
     try:
         value = ast.literal_eval(node)
     except ValueError:
@@ -413,6 +418,12 @@ class DartsSpace(SearchSpace):
         return DartsSupernet(C=C, layers=layers, num_classes=num_classes,
                              candidates=edge_ops(include_none=include_none, op_set=op_set))
 
+    def check_size(self, **size) -> None:
+        super().check_size(**size)
+        if size.get("C", 2) % 2:
+            raise ValueError(f"C (--init-channels) must be even in the darts space (reduction cells halve it), "
+                             f"got {size['C']}")
+
     def parse(self, text: str) -> DartsGenotype:
         return DartsGenotype.parse(text)
 
@@ -420,8 +431,8 @@ class DartsSpace(SearchSpace):
                 auxiliary: bool = False, drop_path_prob: float = 0.0, input_size: int = 32) -> DartsNetwork:
         """CIFAR defaults C=36, 20 cells; ImageNet (input_size > 64) defaults C=48, 14 cells (DARTS paper)."""
         imagenet = input_size > 64
-        return DartsNetwork(self._as_genotype(genotype), C=C or (48 if imagenet else 36),
-                            layers=layers or (14 if imagenet else 20), num_classes=num_classes,
+        return DartsNetwork(self._as_genotype(genotype), C=(48 if imagenet else 36) if C is None else C,
+                            layers=(14 if imagenet else 20) if layers is None else layers, num_classes=num_classes,
                             auxiliary=auxiliary, drop_path_prob=drop_path_prob, input_size=input_size)
 
     def feature_blocks(self, network: DartsNetwork) -> list[nn.Module]:

@@ -44,6 +44,8 @@ def make_divisible(v: float, divisor: int = 8) -> int:
 
 def widths_for(C: int) -> tuple[int, ...]:
     """The 9 widths scaled by C/32 (C = stem width); the feature-mix width only grows, as in MobileNetV2."""
+    if not isinstance(C, int) or isinstance(C, bool) or C < 1:
+        raise ValueError(f"C (the stem width) must be a positive integer, got {C!r}")
     r = C / STEM
     scaled = [C] + [make_divisible(w * r) for w in WIDTHS[1:-1]]
     return tuple(scaled + [FEATURE_MIX if r <= 1 else make_divisible(FEATURE_MIX * r)])
@@ -228,7 +230,7 @@ class MobileNetNetwork(nn.Module):
         super().__init__()
         if genotype.widths is not None and C is not None and C != genotype.widths[0]:
             raise ValueError(f"this genotype carries its own widths (stem {genotype.widths[0]}); C={C} does not apply")
-        widths = genotype.widths or widths_for(C or STEM)
+        widths = genotype.widths or widths_for(STEM if C is None else C)
         self.genotype = genotype
         self.stem = _stem(widths)
         self.blocks = nn.Sequential(*(Block(op, *spec[:3]) for op, spec in
@@ -253,6 +255,13 @@ class MobileNetSpace(SearchSpace):
     def supernet(self, num_classes: int = 10, C: int = STEM, layers: int = MAX_LAYERS,
                  prefix_cache: bool = True) -> MobileNetSupernet:
         return MobileNetSupernet(C=C, layers=layers, num_classes=num_classes, prefix_cache=prefix_cache)
+
+    def check_size(self, **size) -> None:
+        super().check_size(**{k: v for k, v in size.items() if k != "layers"})
+        if "layers" in size:
+            if not isinstance(size["layers"], int) or isinstance(size["layers"], bool):
+                raise ValueError(f"layers (--layers) must be an integer in the mobilenet space, got {size['layers']!r}")
+            stage_blocks(size["layers"])  # 1..MAX_LAYERS: fewer parameters than the default, nothing to estimate
 
     def parse(self, text: str) -> MobileNetGenotype:
         return MobileNetGenotype.parse(text)

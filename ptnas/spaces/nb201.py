@@ -108,6 +108,9 @@ class _Skeleton(nn.Module):
 
     def __init__(self, make_cell, C: int, N: int, num_classes: int):
         super().__init__()
+        for key, value in (("C", C), ("N", N)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"a NAS-Bench-201 network needs a positive integer {key}, got {key}={value!r}")
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         cells = []
         C_prev = C

@@ -18,9 +18,9 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from ptnas.batch import Batch
 from ptnas.supernet.base import Supernet
 
-Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 

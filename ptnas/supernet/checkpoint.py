@@ -7,14 +7,14 @@ It loads with `torch.load(weights_only=True)`, so a checkpoint from elsewhere ca
 """
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from ptnas.atomic import open_atomic
 
 FORMAT = "ptnas-supernet/1"
 
@@ -26,17 +26,8 @@ class CheckpointError(ValueError):
 def save(path: str | Path, state: dict[str, Any]) -> Path:
     """Write `state` to `path` atomically: a temporary file in the same directory, fsync, rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_atomic(path, "wb") as f:
+        torch.save({"format": FORMAT, **state}, f)
     return path
 
 

@@ -22,10 +22,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ptnas.batch import Batch
 from ptnas.data.batches import BatchSource
-from ptnas.search_log import render_heatmap
+from ptnas.heatmaps import cell_type, edge_op_tables, render_heatmap
+from ptnas.model_state import preserved
 from ptnas.supernet import checkpoint
-from ptnas.supernet.architect import Architect, Batch
+from ptnas.supernet.architect import Architect
 from ptnas.supernet.base import Supernet
 
 _STREAMS = {"train": 0, "valid": 1, "eval": 2}
@@ -52,12 +54,10 @@ def evaluate(net: nn.Module, batches: Iterable[Batch],
     """(accuracy, mean loss) over `batches`, under no_grad with BatchNorm in train mode (batch statistics).
 
     This is DARTS-PT's V (Wang et al. 2021: `infer(..., eval=False)`, "disable running stats for
-    projection"). Train/eval modes and BN running statistics are left as they were.
+    projection"). Train/eval modes and BN running statistics are left as they were (`model_state.preserved`).
     """
-    modes = [m.training for m in net.modules()]
-    buffers = [(b, b.detach().clone()) for b in net.buffers()]
     correct, loss_sum, count = 0, 0.0, 0
-    try:
+    with preserved(net):
         net.train()
         with torch.no_grad():
             for x, y in batches:
@@ -65,12 +65,6 @@ def evaluate(net: nn.Module, batches: Iterable[Batch],
                 loss_sum += float(loss_fn(logits, y)) * len(y)
                 correct += int((logits.argmax(1) == y).sum())
                 count += len(y)
-    finally:
-        with torch.no_grad():
-            for b, saved in buffers:
-                b.copy_(saved)
-        for m, mode in zip(net.modules(), modes):
-            m.training = mode
     if count == 0:
         raise ValueError("evaluate needs at least one batch")
     return correct / count, loss_sum / count
@@ -83,11 +77,6 @@ def alpha_entropy(net: Supernet) -> dict[str, float]:
         p = torch.softmax(net.alphas[e].detach(), -1)
         out.setdefault(cell_type(e), []).append(float(-(p * p.clamp_min(1e-30).log()).sum()))
     return {k: sum(v) / len(v) for k, v in out.items()}
-
-
-def cell_type(edge: str) -> str:
-    """`normal:2<-0` -> `normal`; `''` for spaces whose edges carry no cell type (NB201)."""
-    return edge.split(":", 1)[0] if ":" in edge else ""
 
 
 class BilevelTrainer:
@@ -252,18 +241,6 @@ def log_epoch(writer, net: Supernet, metrics: dict[str, Any]) -> None:
 
 def alpha_softmax(net: Supernet) -> dict[str, tuple[list[str], list[str], np.ndarray]]:
     """Per cell type: (edges, ops, softmax(α) as an edges × ops array, NaN where an edge lacks the op)."""
-    groups: dict[str, list[str]] = {}
-    for e in net.edges():
-        groups.setdefault(cell_type(e), []).append(e)
-    out = {}
-    for group, edges in groups.items():
-        ops: list[str] = []
-        for e in edges:
-            ops.extend(o for o in net.ops(e) if o not in ops)
-        probs = np.full((len(edges), len(ops)), math.nan)
-        for i, e in enumerate(edges):
-            p = torch.softmax(net.alphas[e].detach().float().cpu(), -1).numpy()
-            for o, v in zip(net.ops(e), p):
-                probs[i, ops.index(o)] = v
-        out[group] = (edges, ops, probs)
-    return out
+    probs = {e: dict(zip(net.ops(e), torch.softmax(net.alphas[e].detach().float().cpu(), -1).tolist()))
+             for e in net.edges()}
+    return edge_op_tables(net, lambda e, o: probs[e][o])

@@ -5,7 +5,7 @@
     python -m ptnas.train_final --resume runs/train/<experiment>                          # continue a run
 
 Values come in layers, each overriding the one before: the flags' defaults, the recipe
-(configs/train/<name>.yaml; or, with --resume, the checkpoint's resolved config), --config FILE, the
+(ptnas/train_final/recipe_files/<name>.yaml; or, with --resume, the checkpoint's resolved config), --config FILE, the
 command line. The resolved values are saved as args.yaml in the run dir.
 """
 from __future__ import annotations
@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import timm.optim
-import yaml
 
 from ptnas import device as devices, spaces
+from ptnas.cli import config
 from ptnas.cli.config import OneLineParser, UsageError, fail
 from ptnas.data import DataNotFoundError
 from ptnas.registry import UnknownNameError
-from ptnas.rundir import ARTIFACTS, RunDirExistsError
+from ptnas.rundir import ARTIFACTS, RunDirError, RunDirExistsError
 from ptnas.train_final import checkpoint, datasets, genotype_source, recipes
 from ptnas.train_final.loop import AuxiliaryMismatchError
 
@@ -47,6 +47,13 @@ class MergeKwargs(argparse.Action):
             except (ValueError, SyntaxError):
                 merged[key] = value
         setattr(namespace, self.dest, merged)
+
+    @staticmethod
+    def from_config(value: Any) -> dict[str, Any]:
+        """The YAML form: a mapping of network keywords."""
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of network keywords, e.g. {C: 36, auxiliary: true}")
+        return {str(k): v for k, v in value.items()}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -132,80 +139,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# ---- layering --------------------------------------------------------------------------------------
-def _explicit(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> dict[str, Any]:
-    """Only the flags given on the command line."""
-    saved = {a.dest: a.default for a in parser._actions}
-    for a in parser._actions:
-        a.default = argparse.SUPPRESS
-    try:
-        return vars(parser.parse_args(argv))
-    finally:
-        for a in parser._actions:
-            a.default = saved[a.dest]
-
-
-def _checked(parser: argparse.ArgumentParser, data: dict[str, Any], origin: str) -> dict[str, Any]:
-    """YAML values keyed by flag name, converted and checked as the flag would be."""
-    actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "config")}
-    out = {}
-    for key, value in data.items():
-        dest = str(key).replace("-", "_")
-        if dest not in actions:
-            raise UsageError(f"{origin}: unknown key {key!r}; keys are flag names such as batch_size, lr, epochs")
-        action = actions[dest]
-        if dest == "model_kwargs":
-            if not isinstance(value, dict):
-                raise UsageError(f"{origin}: model_kwargs must be a mapping, got {value!r}")
-        elif value is not None and action.type is not None:
-            try:
-                value = [action.type(v) for v in value] if isinstance(value, list) else action.type(value)
-            except (TypeError, ValueError):
-                raise UsageError(f"{origin}: {key}: {value!r} is not a valid value for --{dest.replace('_', '-')}") from None
-        if action.choices is not None and value not in action.choices:
-            raise UsageError(f"{origin}: {key}: {value!r}; choose from: {', '.join(map(str, action.choices))}")
-        out[dest] = value
-    return out
-
-
-def _merge(*layers: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for layer in layers:
-        for k, v in layer.items():
-            out[k] = {**out.get(k, {}), **v} if k == "model_kwargs" else v
-    return out
-
-
-def _yaml_file(path: str) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"--config {p}: no such file")
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise UsageError(f"--config {p}: expected a mapping of flag names to values")
-    return data
-
-
 def resolve(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[str, Any] | None]:
     """The run's resolved flags and, with --resume, the loaded checkpoint. Raises one-line user errors."""
     parser = build_parser()
     defaults = vars(parser.parse_args([]))
-    explicit = _explicit(parser, argv)
+    explicit = config.explicit(parser, argv)
     config_path = explicit.get("config")
-    config = _checked(parser, _yaml_file(config_path), f"--config {config_path}") if config_path else {}
+    from_file = (config.layer(parser, config.load_yaml(config_path, f"--config {config_path}"), f"--config {config_path}")
+                 if config_path else {})
 
     ckpt = None
-    if explicit.get("resume") or config.get("resume"):
-        path = checkpoint.find(explicit.get("resume") or config["resume"])
+    if explicit.get("resume") or from_file.get("resume"):
+        path = checkpoint.find(explicit.get("resume") or from_file["resume"])
         ckpt = checkpoint.load(path)
         stored = {k: v for k, v in ckpt["config"].items() if k in defaults and k not in NOT_INHERITED}
-        base = _merge(defaults, stored)
+        base = merge(defaults, stored)
         if "output" not in explicit and "experiment" not in explicit:
             run_dir = _run_dir_of(path, stored)
             base.update(output=str(run_dir.parent), experiment=run_dir.name)
-        values = _merge(base, config, explicit, {"resume": str(path), "recipe": ckpt["config"].get("recipe")})
+        values = merge(base, from_file, explicit, {"resume": str(path), "recipe": ckpt["config"].get("recipe")})
     else:
-        early = _merge(defaults, config, explicit)
+        early = merge(defaults, from_file, explicit)
         if not early["genotype"]:
             raise UsageError("--genotype is required (a search run dir, genotype.json or the genotype text), "
                              "or --resume PATH")
@@ -213,16 +167,21 @@ def resolve(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict
         recipe_name = early["recipe"]
         if recipe_name == "auto":
             recipe_name = recipes.auto(space, early["dataset"]) or "none"
-        recipe = {} if recipe_name == "none" else _checked(parser, recipes.load(recipe_name), f"recipe {recipe_name}")
+        recipe = {} if recipe_name == "none" else config.layer(parser, recipes.load(recipe_name), f"recipe {recipe_name}")
         if recipe.get("space") not in (None, space):
             if recipe["space"] not in spaces.names():
                 raise UsageError(f"recipe {recipe_name} is for the {recipe['space']} space, which is not available "
                                  f"here (registered spaces: {', '.join(spaces.names())})")
             raise UsageError(f"recipe {recipe_name} is for the {recipe['space']} space but the genotype is {space}")
-        values = _merge(defaults, recipe, config, explicit, {"recipe": recipe_name})
+        values = merge(defaults, recipe, from_file, explicit, {"recipe": recipe_name})
     args = argparse.Namespace(**values)
     _finish(args)
     return args, ckpt
+
+
+def merge(*layers: dict[str, Any]) -> dict[str, Any]:
+    """Later layers override earlier ones; model_kwargs are merged key by key."""
+    return config.merge(*layers, dicts=("model_kwargs",))
 
 
 def _run_dir_of(path: Path, stored: dict[str, Any]) -> Path:
@@ -238,9 +197,10 @@ def _finish(args: argparse.Namespace) -> None:
     args.space, args.genotype = space, str(genotype)
     try:
         size = spaces.get(space).size_kwargs(args.init_channels, args.layers)
+        args.model_kwargs = {**args.model_kwargs, **size}
+        spaces.get(space).check_size(**args.model_kwargs)  # C=0 or an absurd width: refused before any allocation
     except ValueError as e:
         raise UsageError(str(e)) from None
-    args.model_kwargs = {**args.model_kwargs, **size}
     args.init_channels = args.layers = None
     if args.dataset is None:
         raise UsageError(f"--dataset is required (no recipe gives one); choose from: {', '.join(datasets.NAMES)}")
@@ -276,7 +236,7 @@ def _finish(args: argparse.Namespace) -> None:
                                     "start over, --resume to continue it, or --experiment to choose another")
 
 
-USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, FileNotFoundError,
+USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, RunDirError, FileNotFoundError,
                genotype_source.GenotypeError, AuxiliaryMismatchError)
 
 

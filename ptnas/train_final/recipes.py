@@ -1,4 +1,5 @@
-"""Training recipes: YAML files of flag defaults under configs/train/, one per space and dataset family.
+"""Training recipes: YAML files of flag defaults shipped in the package (ptnas/train_final/recipe_files/,
+package data, so a non-editable install has them too), one per space and dataset family.
 
 A recipe's keys are train_final flag names (`batch_size` or `batch-size`); its `space` says which
 search space it is for and its `dataset` the default dataset. `--recipe auto` picks the recipe whose
@@ -6,31 +7,36 @@ space is the genotype's and whose dataset family (ImageNet or the 32×32 sets) m
 """
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ptnas.cli.config import load_yaml
 from ptnas.registry import UnknownNameError
 
-DIRECTORY = Path(__file__).resolve().parents[2] / "configs" / "train"
+PACKAGE, FOLDER = "ptnas.train_final", "recipe_files"
+
+
+def _files():
+    return resources.files(PACKAGE) / FOLDER
 
 
 def names() -> list[str]:
-    return sorted(p.stem for p in DIRECTORY.glob("*.yaml"))
+    return sorted(f.name[: -len(".yaml")] for f in _files().iterdir() if f.name.endswith(".yaml"))
 
 
 def load(name_or_path: str) -> dict[str, Any]:
-    """The recipe called `name_or_path` (in configs/train/) or the YAML file at that path."""
+    """The shipped recipe called `name_or_path`, or the YAML file at that path."""
     path = Path(name_or_path)
-    if not path.is_file():
-        path = DIRECTORY / f"{name_or_path}.yaml"
-        if not path.is_file():
+    if path.is_file():
+        data = load_yaml(path, f"--recipe {path}")  # one line naming the file (and the line) when malformed
+    else:
+        shipped = _files() / f"{name_or_path}.yaml"
+        if not shipped.is_file():
             raise UnknownNameError(f"unknown recipe {name_or_path!r}; choose from: {', '.join(names())}, "
                                    "auto, none, or a path to a YAML file")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"recipe {path}: expected a mapping of flag names to values")
+        with resources.as_file(shipped) as file:
+            data = load_yaml(file, f"recipe {name_or_path} ({file})")
     return {str(k).replace("-", "_"): v for k, v in data.items()}
 
 

@@ -159,7 +159,7 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
         if args.sched_on_updates:
             scheduler.step_update(progress.num_updates)
 
-    test = val = test_ema = None
+    test = val = test_ema = None  # the latest evaluation: results.json reports the final one
     rngs: list[Any] = []
     for epoch in range(progress.epoch, args.epochs):
         start = time.perf_counter()
@@ -175,22 +175,24 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
             scheduler.step(epoch + 1)
         if process.distributed and not args.sync_bn:
             distribute_bn(model, process.world_size, reduce=True)
-        last = epoch + 1 == args.epochs
-        if last or (epoch + 1) % args.eval_interval == 0:
+        evaluated = epoch + 1 == args.epochs or (epoch + 1) % args.eval_interval == 0
+        if evaluated:
             test = evaluate(model, test_loader, process, settings)
             val = evaluate(model, val_loader, process, settings) if val_loader is not None else None
             test_ema = evaluate(ema.module, test_loader, process, settings) if ema is not None else None
         progress.epoch = epoch + 1
         progress.elapsed += time.perf_counter() - start
-        if val is not None and (progress.best_val is None or val["top1"] > progress.best_val["top1"]):
+        if evaluated and val is not None and (progress.best_val is None or val["top1"] > progress.best_val["top1"]):
             progress.best_val = {"epoch": epoch + 1, "top1": val["top1"]}
+        # an epoch that was not evaluated carries no metrics (not the previous evaluation's)
         record = {"epoch": epoch + 1, "lr": lr_now, "drop_path_prob": drop_prob, "train": train_metrics,
-                  "test": test, "val": val, "test_ema": test_ema}
+                  **{split: metrics if evaluated else None
+                     for split, metrics in (("test", test), ("val", val), ("test_ema", test_ema))}}
         progress.history.append(_summary(record))
         rngs = gather(checkpoint.rng_state(device), process)  # every rank's, for an exact resume
         if process.primary:
             _log_epoch(log, record)
-            saver.save_checkpoint(epoch, metric=val["top1"] if val is not None else None)
+            saver.save_checkpoint(epoch, metric=record["val"]["top1"] if record["val"] is not None else None)
             tqdm.write(_line(record, args.epochs))
 
     if test is None:  # resumed after the last epoch: evaluate what the checkpoint holds

@@ -2,8 +2,9 @@
 of the architecture, so the expected correlations are exact; plus resume and one-line errors."""
 import csv
 import itertools
-import warnings
 import json
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -90,6 +91,20 @@ def test_tensorboard_holds_the_correlations(study):
     assert [e.step for e in running] == [10, 20]
 
 
+def strict(line: str):
+    """json.loads that refuses NaN / Infinity tokens, as strict JSON readers do."""
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token} in {line[:60]}")
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_scores_are_strict_json_with_nan_as_null(study):
+    out, _, _ = study
+    records = [strict(line) for line in (out / "scores.jsonl").read_text().splitlines()]
+    nulls = [r["arch"] for r in records if r["parts"]["jacob_cov"] is None]
+    assert len(nulls) == sum(a.split("+")[2].count("none") == 3 for a in twenty_archs()) > 0  # the cut-off archs
+
+
 def test_an_interrupted_study_continues_where_it_stopped(study, tmp_path):
     out, table, _ = study
     lines = (out / "scores.jsonl").read_text().splitlines()
@@ -97,11 +112,17 @@ def test_an_interrupted_study_continues_where_it_stopped(study, tmp_path):
     part.mkdir()
     (part / "config.yaml").write_text((out / "config.yaml").read_text().replace(str(out), str(part)))
     (part / "scores.jsonl").write_text("\n".join(lines[:12]) + "\n" + lines[12][:30])  # crash mid-line
+    # the interrupted process's event file, named as if from a host/pid that sorts after ours, two seconds ahead
+    (part / "events").mkdir()
+    (part / "events" / f"events.out.tfevents.{int(time.time()) + 2}.zzzz.99999.0").write_bytes(b"")
     assert correlate.main(args(table, part)) == 0
+    events = sorted(p.name for p in (part / "events").iterdir())
+    assert len(events) == 2 and ".zzzz." not in events[-1]  # TensorBoard reads the continued study's file last
     resumed = (part / "scores.jsonl").read_text().splitlines()
     assert resumed[:12] == lines[:12] and len(resumed) == 20
     strip = lambda line: {k: v for k, v in json.loads(line).items() if k != "seconds"}  # noqa: E731
     assert sorted(map(str, map(strip, resumed))) == sorted(map(str, map(strip, lines)))
+    assert any(strict(line)["parts"]["jacob_cov"] is None for line in lines[:12])  # nulls were read back as NaN
     assert read_csv(part / "correlation.csv") == read_csv(out / "correlation.csv")
 
 
@@ -117,14 +138,26 @@ def test_reference_values_are_correlated_with_ours(study, tmp_path):
     assert float(rows[0]["spearman_ours_vs_naslib"]) == pytest.approx(1.0) and int(rows[0]["n"]) == 20
 
 
+def test_a_sample_larger_than_the_table_is_capped_with_a_note(tiny_table, tmp_path, capsys):
+    table, _ = tiny_table
+    assert correlate.main(args(table, tmp_path / "all") + ["--sample", "25", "--proxies", "params"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if "--sample" in line]
+    assert err == [f"--sample 25 is more than the 20 archs in {table}: using all 20"]
+    assert len(read_csv(tmp_path / "all" / "proxy_scores.csv")) == 20
+
+
 def test_user_errors_are_one_line_with_exit_code_2(study, tmp_path, capsys):
     out, table, _ = study
+    broken = tmp_path / "ref.json"
+    broken.write_text('{"|a|": 1,\n}')
     cases = [
         (args(table, tmp_path / "a") + ["--proxies", "synflow,nope"], "unknown proxy 'nope'; choose from:"),
         (args(table, tmp_path / "b") + ["--space", "nope"], "unknown space 'nope'"),
         (args(tmp_path / "missing.csv", tmp_path / "c"), "--table"),
         (args(table, out) + ["--batch-size", "4"], "holds a different study (differs in batch_size)"),
         (args(table, tmp_path / "d") + ["--archs", "reference"], "--archs reference needs --reference"),
+        (args(table, tmp_path / "e") + ["--reference", str(broken)],
+         f"--reference {broken}: not valid JSON (line 2, column 1: Expecting property name enclosed in double quotes)"),
     ]
     for argv, message in cases:
         with pytest.raises(SystemExit) as e:

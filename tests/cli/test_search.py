@@ -109,6 +109,13 @@ def test_search_on_real_cifar10_images(tmp_path):
     (["--proposals", "0"], "--proposals must be at least 1"),
     (["--dataset", "cifar10", "--data", "/nonexistent"], "no cifar10 data in /nonexistent: looked for"),
     (["--table", "/nonexistent.csv"], "--table /nonexistent.csv: no such file"),
+    (["--init-channels", "0"], "C (--init-channels) must be a positive integer in the nb201 space, got 0"),
+    (["--init-channels", "-1"], "C (--init-channels) must be a positive integer in the nb201 space, got -1"),
+    (["--layers", "0"], "N (--layers) must be a positive integer in the nb201 space, got 0"),
+    (["--layers", "-3"], "N (--layers) must be a positive integer in the nb201 space, got -3"),
+    (["--init-channels", "100000000"], "C=100000000, N=1 in the nb201 space gives a supernet of about"),
+    (["--space", "darts", "--init-channels", "0", "--layers", "2"], "C (--init-channels) must be a positive integer"),
+    (["--space", "macro", "--layers", "-1", "--init-channels", "-4"], "--layers does not apply to the macro space"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:
@@ -117,6 +124,21 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not (tmp_path / "x").exists()  # nothing written for a run that never started
+
+
+def test_tables_of_the_wrong_kind_or_with_a_bad_cell_are_one_line(tmp_path, capsys):
+    macro = tmp_path / "macro.json"
+    macro.write_text(json.dumps({"22212220": {"test_acc": [93.0], "mean_acc": 93.0, "std": 0, "params": 1, "flops": 1}}))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("arch,cifar10,cifar100,imagenet16_120\n|x|,abc,1,2\n")
+    for table, message in ((macro, f"{macro} is a NAS-Bench-Macro table (--space macro); --space nb201 needs"),
+                           (bad, f"{bad}, line 2: cifar10 of |x| is 'abc', not a number")):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*TINY, "--out", str(tmp_path / "x"), "--table", str(table)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+        assert not (tmp_path / "x").exists()
 
 
 def test_existing_run_dir_is_refused_without_force_no_traceback(tmp_path):

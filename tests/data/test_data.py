@@ -95,3 +95,13 @@ def test_fixed_batches_are_identical_at_every_call_kept_or_reloaded():
     for get in (kept, reloaded):
         assert [y.tolist() for _, y in get()] == expected
         assert [y.tolist() for _, y in get()] == expected
+
+
+def test_data_and_proxies_share_batch_without_importing_each_other():
+    import subprocess
+    import sys
+
+    code = ("import sys, ptnas.data, ptnas.batch; assert 'ptnas.proxies' not in sys.modules; "
+            "import ptnas.proxies; assert 'ptnas.supernet.training' not in sys.modules; "
+            "assert ptnas.proxies.Batch is ptnas.data.batches.Batch is ptnas.batch.Batch")
+    subprocess.run([sys.executable, "-c", code], check=True)

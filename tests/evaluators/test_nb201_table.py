@@ -69,6 +69,25 @@ def test_errors_say_what_is_wrong(tmp_path):
         NB201Table(good).test_accuracy(BEST, "svhn")
 
 
+def test_a_bad_cell_names_the_file_line_and_column(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(f"arch,cifar10,cifar100,imagenet16_120\n{BEST},94.37,73.51,47.31\n|x|,abc,1,2\n")
+    with pytest.raises(ValueError) as e:
+        NB201Table(path)
+    assert str(e.value) == f"{path}, line 3: cifar10 of |x| is 'abc', not a number"
+
+
+def test_a_nas_bench_macro_json_is_refused_on_nb201(tmp_path):
+    path = tmp_path / "nas_bench_macro_cifar10.json"
+    path.write_text(json.dumps({"22212220": {"test_acc": [93.1, 93.2, 93.1], "mean_acc": 93.13, "std": 0.05,
+                                             "params": 1000, "flops": 2000}}))
+    with pytest.raises(ValueError) as e:
+        open_table(path)
+    assert str(e.value).startswith(f"{path} is a NAS-Bench-Macro table (--space macro); --space nb201 needs the "
+                                   "NAS-Bench-201 CSV")
+    assert "official benchmark file" in str(e.value)
+
+
 def test_a_benchmark_file_needs_the_official_api(tmp_path):
     path = tmp_path / "NATS-tss-v1_0-3ffb9-simple"
     path.mkdir()

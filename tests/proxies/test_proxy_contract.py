@@ -1,6 +1,5 @@
 """What every registered proxy promises: the model comes back bit-identical, metadata is complete,
 NaN/inf become a flagged NaN, and population proxies combine per-model parts."""
-import copy
 import math
 
 import pytest
@@ -52,7 +51,6 @@ def test_every_proxy_has_complete_metadata():
         assert p.name == name
         assert isinstance(p.higher_is_better, bool) and p.passes
         assert p.dtype in (torch.float32, torch.float64)
-        assert p.bn in ("batch", "train", "bypass", "none") or p.population
     expected = {"nwot", "synflow", "grad_norm", "snip", "grasp", "fisher", "jacob_cov", "zen", "ntk_cond",
                 "linear_regions", "tenas", "params", "flops", "vote"}
     assert expected <= set(ALL)
@@ -144,10 +142,12 @@ def test_unknown_proxy_lists_the_valid_names():
         proxies.get("nope")
 
 
-def test_deepcopy_of_a_proxy_registry_entry_is_not_needed_to_flip_direction():
-    import dataclasses
+def test_a_proxy_with_an_unknown_bn_policy_is_refused_with_the_valid_ones():
+    with pytest.raises(ValueError, match=r"proxy odd: unknown BN policy 'frozen'; choose from: batch, train, bypass, none"):
+        proxies.Proxy("odd", lambda m, b: 0.0, bn="frozen")
 
-    synflow = proxies.get("synflow")
-    flipped = dataclasses.replace(synflow, higher_is_better=False)
-    assert flipped.fn is synflow.fn and flipped.higher_is_better is False
-    assert copy.copy(proxies.get("tenas")).parts == proxies.get("tenas").parts
+
+def test_bn_policy_of_a_population_proxy_lists_its_parts_policies_once_each():
+    synflow, nwot = proxies.get("synflow"), proxies.get("nwot")
+    pair = proxies.PopulationProxy("pair", (synflow, nwot, synflow), rule=lambda rows, parts: [])
+    assert pair.bn == "bypass+batch"

@@ -213,9 +213,9 @@ def test_search_py_on_macro_with_real_cifar10_images_and_the_benchmark(tmp_path)
     (["--space", "darts", "--include-none", "--op-set", "s2"], "include_none applies to the full DARTS op set"),
     (["--space", "darts", "--op-set", "s7"], "unknown DARTS op set 's7'; choose from: s1, s2, s3, s4"),
     (["--space", "mobilenet", "--layers", "5"], "must be in 1..4, got 5"),
-    (["--space", "darts", "--init-channels", "3"], "needs an even C >= 2"),
+    (["--space", "darts", "--init-channels", "3"], "C (--init-channels) must be even in the darts space"),
     (["--space", "macro", "--layers", "2"], "--layers does not apply to the macro space"),
-    (["--space", "macro", "--init-channels", "0"], "C (the stem width) must be a positive integer, got 0"),
+    (["--space", "macro", "--init-channels", "0"], "C (--init-channels) must be a positive integer in the macro space, got 0"),
     (["--space", "darts", "--table", __file__], "--table works with --space nb201 or macro, not darts"),
     (["--space", "macro", "--table", __file__], "is not a NAS-Bench-Macro table: not JSON"),
 ])

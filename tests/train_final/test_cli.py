@@ -5,7 +5,8 @@ import pytest
 import yaml
 
 from ptnas.train_final import recipes
-from ptnas.train_final.cli import _checked, build_parser, resolve
+from ptnas.cli.config import layer
+from ptnas.train_final.cli import build_parser, resolve
 
 from tests.train_final.conftest import GENOTYPE, TINY, run
 
@@ -20,6 +21,19 @@ def one_line_error(capsys, argv: list[str]) -> str:
 def test_bad_genotype_is_a_one_line_error(capsys):
     err = one_line_error(capsys, ["--genotype", "|nor_conv_3x3~0|+|bogus~0|", "--dataset", "synthetic-cifar10"])
     assert "not a genotype of any registered space" in err and "nb201" in err
+
+
+@pytest.mark.parametrize("size, message", [
+    (["--model-kwargs", "C=0"], "C (--init-channels) must be a positive integer in the nb201 space, got 0"),
+    (["--model-kwargs", "N=-2"], "N (--layers) must be a positive integer in the nb201 space, got -2"),
+    (["--model-kwargs", "C=wide"], "got 'wide'"),
+    (["--init-channels", "100000000"], "C=100000000 in the nb201 space gives a supernet of about"),
+])
+def test_sizes_are_checked_before_anything_is_built(capsys, tmp_path, size, message):
+    err = one_line_error(capsys, ["--genotype", GENOTYPE, "--dataset", "synthetic-cifar10", "--recipe", "none",
+                                  "--output", tmp_path / "runs", "--device", "cpu", *size])
+    assert message in err, err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_unknown_recipe_lists_the_recipes(capsys):
@@ -99,7 +113,7 @@ def test_every_recipe_uses_only_flag_names_and_valid_values():
     parser = build_parser()
     assert set(recipes.names()) >= {"darts-cifar", "darts-imagenet", "mobilenet-imagenet", "nb201-cifar"}
     for name in recipes.names():
-        _checked(parser, recipes.load(name), name)  # raises on a typo or a value of the wrong type
+        layer(parser, recipes.load(name), name)  # raises on a typo or a value of the wrong type
 
 
 def test_recipes_hold_the_published_numbers():
@@ -120,3 +134,23 @@ def test_recipes_hold_the_published_numbers():
     mobile = recipes.load("mobilenet-imagenet")  # ProxylessNAS
     assert (mobile["epochs"], mobile["warmup_epochs"], mobile["smoothing"], mobile["weight_decay"]) == (300, 5, 0.1, 4e-5)
     assert mobile["opt"] == "sgd" and mobile["filter_bias_and_bn"] is True
+
+
+def test_recipes_ship_as_package_data():
+    """The recipes live in the package and setup.cfg's package_data covers every one of them, so a
+    non-editable install (a wheel) has them too."""
+    import configparser
+    import fnmatch
+    from pathlib import Path
+
+    import ptnas.train_final
+
+    names = recipes.names()
+    assert {"darts-cifar", "darts-imagenet", "mobilenet-imagenet", "nb201-cifar"} <= set(names)
+    package = Path(ptnas.train_final.__file__).parent
+    files = sorted(p.relative_to(package).as_posix() for p in package.rglob("*.yaml"))
+    assert files and len(files) == len(names)
+    setup = configparser.ConfigParser()
+    setup.read(Path(__file__).resolve().parents[2] / "setup.cfg")
+    patterns = setup["options.package_data"]["ptnas.train_final"].split()
+    assert all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files), (files, patterns)

@@ -57,6 +57,25 @@ def test_imagefolder_run_learns_and_reports(colour_folder, tmp_path):
     assert args["genotype"] == GENOTYPE and args["space"] == "nb201"
 
 
+def test_epochs_between_evaluations_carry_no_metrics(colour_folder, tmp_path):
+    argv = ["--genotype", GENOTYPE, "--dataset", "imagenet", "--data", colour_folder, "--img-size", 16,
+            "--val-split", 0.25, "--epochs", 4, "--eval-interval", 2, "--batch-size", 12, "--recipe", "none",
+            "--model-ema", "--output", tmp_path, "--experiment", "every2", *TINY]
+    assert run(argv) == 0
+    run_dir = tmp_path / "every2"
+    history = torch.load(run_dir / "checkpoint" / "last.pth.tar", weights_only=True)["progress"]["history"]
+    for split in ("test", "val", "test_ema"):
+        assert [h["epoch"] for h in history if f"{split}_top1" in h] == [2, 4], split  # epoch 3 is not stale 2
+    events = EventAccumulator(str(run_dir / "events"))
+    events.Reload()
+    for tag in ("test/top1", "test/loss", "val/top1", "test_ema/top1"):
+        assert [e.step for e in events.Scalars(tag)] == [2, 4], tag
+    assert [e.step for e in events.Scalars("train/loss")] == [1, 2, 3, 4]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["test"]["top1"] == events.Scalars("test/top1")[-1].value  # the final evaluation
+    assert results["best_val"]["epoch"] in (2, 4)
+
+
 def test_synthetic_cifar10_run_keeps_no_best_checkpoint_and_its_checkpoint_loads_in_timm(tmp_path):
     argv = ["--genotype", GENOTYPE, "--dataset", "synthetic-cifar10", "--synthetic-n", 96, "--epochs", 1,
             "--batch-size", 32, "--model-ema", "--output", tmp_path, "--experiment", "s", *TINY]

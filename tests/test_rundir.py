@@ -1,0 +1,62 @@
+"""A run dir that cannot be made or written is refused with one line naming the path and the reason."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ptnas.cli import search
+from ptnas.rundir import RunDir, RunDirError
+from ptnas.train_final import cli as train_cli
+
+GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+
+def test_a_run_dir_under_a_file_is_refused(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(RunDirError) as e:
+        RunDir(tmp_path / "file" / "deeper" / "run")
+    assert str(e.value) == (f"cannot create run dir {tmp_path / 'file' / 'deeper' / 'run'}: {tmp_path / 'file'} is a "
+                            "file; choose another output directory")
+    with pytest.raises(RunDirError, match="is a file"):
+        RunDir.reopen(tmp_path / "file" / "run")
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    yield folder
+    folder.chmod(0o700)
+
+
+def test_a_run_dir_in_a_read_only_directory_is_refused(read_only):
+    if os.access(read_only, os.W_OK):
+        pytest.skip("this user (root) can write to a 0o500 directory anyway; the under-a-file test covers the path")
+    with pytest.raises(RunDirError, match=rf"cannot create run dir {read_only / 'run'}: Permission denied"):
+        RunDir(read_only / "run")
+    with pytest.raises(RunDirError, match=rf"run dir {read_only} is not writable"):
+        RunDir(read_only)
+
+
+def one_line_exit_2(capsys, main, argv) -> str:
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in argv])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def test_search_and_train_final_report_it_in_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    err = one_line_exit_2(capsys, search.main, ["--init-channels", "4", "--layers", "1", "--batch-size", "8",
+                                                "--out", tmp_path / "file" / "run"])
+    assert err == f"search.py: error: cannot create run dir {tmp_path / 'file' / 'run'}: {tmp_path / 'file'} is a " \
+                  "file; choose another output directory"
+    err = one_line_exit_2(capsys, train_cli.main, [
+        "--genotype", GENOTYPE, "--dataset", "synthetic-cifar10", "--synthetic-n", "8", "--recipe", "none",
+        "--epochs", "1", "--batch-size", "8", "--model-kwargs", "C=4", "N=1", "--workers", "0", "--no-progress",
+        "--device", "cpu", "--output", tmp_path / "file", "--experiment", "run"])
+    assert f"cannot create run dir {tmp_path / 'file' / 'run'}: {tmp_path / 'file'} is a file" in err
