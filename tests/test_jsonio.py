@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ptnas import jsonio
+from ptnas.evaluators import Record
 from ptnas.rundir import RunDir
 from ptnas.search_log import SearchLog
 
@@ -31,7 +32,7 @@ def test_null_reads_back_as_nan_and_numbers_as_floats():
 def test_search_log_and_run_dir_write_strict_json(tmp_path):
     log = SearchLog(tmp_path, tensorboard=False)
     log.score(0, 0, "op", "1<-0", "none", math.nan)
-    log.validation(0, "g", math.inf)
+    log.validation(0, Record("g", None, "failed", reason="the proxy gave inf"))
     log.close()
     lines = [strict(line) for line in (tmp_path / "scores.jsonl").read_text().splitlines()]
     assert [r["value"] for r in lines] == [None, None]

@@ -127,13 +127,14 @@ class Fear(Evaluator):
         stage1 = ShortTraining(model, STAGE1_SCHEDULE_EPOCHS, len(train) // self.stage1_batch_size, ctx.device,
                                seed=ctx.seed)
         start = time.perf_counter()
-        cost = (lambda: time.perf_counter() - start) if self.clock == "seconds" else (lambda: stage1.updates)  # noqa: E731
-        state = {"reached": False, "over": False}
+        state = {"reached": False, "over": False, "cost": 0.0}
 
-        def stop(metrics: dict) -> bool:
+        def stop(metrics: dict) -> bool:  # after every step; metrics of the epoch so far
+            steps = stage1.updates + metrics["steps"]  # stage1.updates counts the finished epochs
+            state["cost"] = time.perf_counter() - start if self.clock == "seconds" else steps
             if metrics["top1"] >= 100 * threshold:
                 state["reached"] = True
-            elif cost() > limit:
+            elif state["cost"] > limit:
                 state["over"] = True
             return state["reached"] or state["over"]
 
@@ -143,7 +144,7 @@ class Fear(Evaluator):
         except NotFiniteError as e:
             return Record(str(genotype), None, "failed", details={**details, "stage1_steps": stage1.updates},
                           reason=f"stage 1: {e}")
-        spent = cost()
+        spent = state["cost"]
         details.update(stage1_seconds=time.perf_counter() - start, stage1_steps=stage1.updates,
                        stage1_epochs=stage1.epochs_run, stage1_running_accuracy=last["top1"])
         if state["over"]:

@@ -30,11 +30,7 @@ class TableEvaluator(Evaluator):
         if args.table is None:
             raise ValueError("--evaluator table needs --table FILE, the benchmark table of the space")
         table = evaluators.table(context.space.name, args.table)
-        datasets = _datasets_of(table)
-        dataset = args.table_dataset or (context.dataset if context.dataset in datasets else datasets[0])
-        if dataset not in datasets:
-            raise ValueError(f"--table-dataset {dataset!r}: {args.table} has {', '.join(datasets)}")
-        return cls(table, dataset, context.space.name)
+        return cls(table, column(table, context.dataset, args.table_dataset), context.space.name)
 
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "table": str(getattr(self.table, "path", "")), "dataset": self.dataset}
@@ -46,6 +42,15 @@ class TableEvaluator(Evaluator):
             return Record(str(genotype), None, "failed", details={"dataset": self.dataset},
                           reason=str(e).strip("'\""))
         return Record(str(genotype), accuracy, "ok", details={"dataset": self.dataset, "test_accuracy": accuracy})
+
+
+def column(table, dataset: str, requested: str | None = None) -> str:
+    """The dataset column of `table` to use: `requested`, else `dataset` when the table has it, else its first."""
+    datasets = _datasets_of(table)
+    chosen = requested or (dataset if dataset in datasets else datasets[0])
+    if chosen not in datasets:
+        raise ValueError(f"--table-dataset {chosen!r}: {table.path} has {', '.join(datasets)}")
+    return chosen
 
 
 def _datasets_of(table) -> tuple[str, ...]:

@@ -39,14 +39,14 @@ class Proposal:
     def score(self, edges: list[EdgeId], stage: str = "op") -> dict[tuple[EdgeId, str], float]:
         """One scoring pass over the ops of `edges`; logs every score and returns merits."""
         scores = self.log.replayed_pass(self.index, self.step, stage)
-        if scores is not None:
+        if scores is not None:  # already in the log of the run being resumed
             self.selector.skip_pass()
         else:
             scores = self.selector.score_ops(self.net, edges)
+            for (e, o), v in scores.items():
+                self.log.score(self.index, self.step, stage, e, o, v)
         if not scores:
             raise RuntimeError(f"selector {self.selector.name} scored no op on edges {edges}")
-        for (e, o), v in scores.items():
-            self.log.score(self.index, self.step, stage, e, o, v)
         return {k: self.selector.merit(v) for k, v in scores.items()}
 
     def decide_edge(self, edge: EdgeId) -> None:
@@ -66,13 +66,13 @@ class Proposal:
         alive = [e for e in edges if not self.net.is_pruned(e)]
         while len(alive) > keep:
             scores = self.log.replayed_pass(self.index, self.step, "topology")
-            if scores is not None:
+            if scores is not None:  # already in the log of the run being resumed
                 self.selector.skip_pass()
                 scores = {e: v for (e, _), v in scores.items()}
             else:
                 scores = self.selector.score_edges(self.net, alive)
-            for e, v in scores.items():
-                self.log.score(self.index, self.step, "topology", e, None, v)
+                for e, v in scores.items():
+                    self.log.score(self.index, self.step, "topology", e, None, v)
             worst = min(alive, key=lambda e: self.selector.merit(scores[e], edge_level=True))
             self.net.prune_edge(worst)
             self.log.pruned(self.index, self.step, worst)

@@ -5,7 +5,8 @@ best (one edit at distance 1), evaluates the child, adds it and removes the olde
 Zero-cost variants (Abdelfattah et al., ICLR 2021, §5): with a warm-up of W ≥ P random architectures
 scored by the proxy, the first population is the proxy's top P (W = 2P is the NASWOT authors' AREA);
 with move proposal, the child is the tournament winner's neighbour with the best proxy score among all
-its neighbours (or R sampled ones). A child evaluated before is answered from memory and costs no
+its neighbours (or R sampled ones) that were not evaluated yet (all of them when every one was; without
+this rule a deterministic proposal keeps re-proposing the same child). A child evaluated before is answered from memory and costs no
 evaluation; the defaults P = 64, S = 10 are those of the zero-cost authors' released example.
 """
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Evolution(Strategy):
             while stale < GIVE_UP_AFTER and not trials.spent:
                 picked = rng.choice(len(population), size=self.tournament, replace=False)
                 parent = max((population[i] for i in sorted(picked)), key=lambda m: m[1].merit())[0]
-                child = self._child(space, parent, proxy, rng)
+                child = self._child(space, parent, proxy, rng, trials.seen)
                 before = len(trials.records)
                 population.append((child, trials.evaluate(child)))
                 population.popleft()
@@ -81,11 +82,12 @@ class Evolution(Strategy):
             pass
         return result_of(trials, proxy_evaluations=0 if proxy is None else proxy.count)
 
-    def _child(self, space, parent, proxy: ProxyScores | None, rng: np.random.Generator):
+    def _child(self, space, parent, proxy: ProxyScores | None, rng: np.random.Generator, seen):
         if self.move is None:
             return space.mutate(parent, rng)
         children = space.neighbours(parent)
         if self.move and self.move < len(children):
             children = [children[i] for i in sorted(rng.choice(len(children), size=self.move, replace=False))]
         scores = proxy.score(children)
-        return children[max(range(len(children)), key=lambda i: scores[i])]
+        new = [i for i, c in enumerate(children) if str(c) not in seen]
+        return children[max(new or range(len(children)), key=lambda i: scores[i])]

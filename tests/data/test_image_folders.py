@@ -107,5 +107,6 @@ def test_search_on_a_folder_with_a_corrupt_jpeg_exits_2_naming_it(corrupt_root, 
                      "--valid-batches", "1", "--batch-size", "8", "--order", "fixed", "--dataset", "cifar10",
                      "--data", str(root), "--out", str(tmp_path / "run"), "--device", "cpu"])
     assert e.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith(f"search.py: error: {bad}: not a readable image") and "\n" not in err, err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"search.py: error: {bad}: not a readable image"), err  # after the progress bar
+    assert sum("error" in line for line in err) == 1 and "Traceback" not in "\n".join(err)
