@@ -1,13 +1,12 @@
 """The per-cell-type edges × ops tables behind the search log's and the trainer's heatmaps."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
 
 from ptnas import spaces
-from ptnas.heatmaps import edge_op_tables, render_heatmap
+from ptnas.heatmaps import edge_op_tables
 from ptnas.search_log import SearchLog
 from ptnas.supernet.training import alpha_softmax
 
