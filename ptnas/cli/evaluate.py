@@ -245,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.write_json("summary.json", {"evaluator": evaluator.describe(), "correlation": summary["correlation"],
                                     "evaluations": len(records),
                                     "statuses": {s: sum(r.status == s for r in records) for s in evaluators.base.STATUSES},
-                                    "mean_seconds": float(np.mean([r.seconds for r in records])) if records else None})
+                                    "mean_seconds": float(np.mean([r.seconds for r in records])) if records else None,
+                                    **peak_memory(device)})
     print(summary["text"])
     print(f"run dir: {run.path}")
     return 0
@@ -284,6 +285,15 @@ def ranking(records: list[Record], table, args) -> dict[str, Any]:
     if rejected:
         lines.append(f"{rejected} of {len(records)} rejected early")
     return {"rows": rows, "correlation": correlation, "text": "\n".join(lines)}
+
+
+def peak_memory(device: torch.device) -> dict[str, float | None]:
+    """Peak resident memory of this process and, on CUDA, peak memory allocated on the device (MiB)."""
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    cuda = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return {"peak_rss_mib": rss, "peak_cuda_mib": cuda}
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

@@ -303,14 +303,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                   command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
     if not args.resume:
         run.write_yaml("config.yaml", config)
+    kept = (f"every evaluation so far is in {run.path / 'scores.jsonl'}" if args.strategy is not None else
+            f"the run so far is in {run.path}: continue with --resume --out {run.path}")
     try:
         summary = setup(run)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; what was computed so far is in {run.path}: continue with "
-              f"--resume --out {run.path}", file=sys.stderr)
+        print(f"{PROG}: interrupted; {kept}", file=sys.stderr)
         return 130
     except (*USER_ERRORS, ReplayMismatchError) as e:
-        fail(PROG, f"{_one_line(e)} (the run so far is in {run.path}; continue with --resume --out {run.path})")
+        fail(PROG, f"{_one_line(e)} ({kept})")
 
     genotype = summary["genotype"]
     if table is not None and genotype is not None:

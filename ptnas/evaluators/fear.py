@@ -1,9 +1,10 @@
 """FEAR (Dey et al., "FEAR: Ranking Architectures by their Feature Extraction Capabilities").
 
 Stage 1: regular training (batch 256, the benchmark's 200-epoch cosine schedule from lr 0.1) until the
-running training accuracy of the current epoch reaches the threshold: the training accuracy of a
-shallow learner on the same data (ptnas.evaluators.fear_threshold), cached in the run dir, or
-`--fear-threshold`. The time and steps to reach it are recorded.
+running training accuracy of the current epoch reaches the threshold: the accuracy of a shallow learner
+(HOG + MLP) on the same data, measured on held-out images so that a small split does not turn it into a
+memorisation level (ptnas.evaluators.fear_threshold), cached in the run dir; or `--fear-threshold`.
+The time and steps to reach it are recorded.
 Stage 2: the stem and every cell/block before the last quarter of them are frozen (the paper froze
 cells 1–12 of 16, about 53 % of the parameters; `SearchSpace.feature_blocks` says how each space's
 network splits), and the rest trains `--fear-epochs` epochs (default 5) at batch 512 from lr 0.1,
@@ -35,8 +36,8 @@ class Fear(Evaluator):
     deterministic = False  # early rejection compares wall times
     FLAGS = (
         Flag("--fear-threshold", {"type": float, "default": None, "metavar": "ACC",
-                                  "help": "fear: stage-1 training accuracy to reach, in (0, 1) (default: the HOG + MLP "
-                                          "shallow learner's training accuracy, cached in the run dir)"}),
+                                  "help": "fear: stage-1 training accuracy to reach, in (0, 1) (default: the accuracy of a "
+                                          "HOG + MLP shallow learner, cached in the run dir)"}),
         Flag("--fear-reject-ratio", {"type": float, "default": None, "metavar": "R",
                                      "help": f"fear: reject a candidate whose stage 1 takes more than R × the fastest "
                                              f"time to threshold so far (default {REJECT_RATIO:g}; inf: never)"}),
@@ -105,7 +106,7 @@ class Fear(Evaluator):
 
             RunDir.reopen(ctx.run_dir).write_json(THRESHOLD_CACHE, {
                 "key": key, "threshold": value, "seconds": time.perf_counter() - start,
-                "learner": "HOG (scikit-image) + MLP 256-256, Adam 1e-3, 20 epochs, batch 256"})
+                "learner": "HOG (scikit-image) + MLP 256-256, Adam 1e-3, batch 256: best accuracy on a held-out tenth"})
         return value
 
     def describe(self) -> dict[str, Any]:

@@ -109,6 +109,10 @@ def test_search_on_real_cifar10_images(tmp_path):
     (["--proposals", "0"], "--proposals must be at least 1"),
     (["--dataset", "cifar10", "--data", "/nonexistent"], "no cifar10 data in /nonexistent: looked for"),
     (["--table", "/nonexistent.csv"], "--table /nonexistent.csv: no such file"),
+    (["--workers", "-1"], "--workers must be at least 0, got -1"),
+    (["--selector", "darts-alpha", "--epochs", "0"], "--epochs must be at least 1, got 0"),
+    (["--evaluator", "fear", "--train-epochs", "2"], "--train-epochs applies to --evaluator shortreg, not fear"),
+    (["--evaluator", "nope"], "unknown evaluator 'nope'; choose from: zero-cost, table, shortreg, fear"),
     (["--init-channels", "0"], "C (--init-channels) must be a positive integer in the nb201 space, got 0"),
     (["--init-channels", "-1"], "C (--init-channels) must be a positive integer in the nb201 space, got -1"),
     (["--layers", "0"], "N (--layers) must be a positive integer in the nb201 space, got 0"),
@@ -153,3 +157,13 @@ def test_existing_run_dir_is_refused_without_force_no_traceback(tmp_path):
     forced = subprocess.run([*cmd, "--force"], capture_output=True, text=True, cwd=ROOT)
     assert forced.returncode == 0, forced.stderr
     assert len(records(out)) == before  # old scores were replaced, not appended to
+
+
+def test_an_all_nan_search_says_so():
+    from ptnas.cli.search import _warnings
+
+    nan = float("nan")
+    assert _warnings([{"kind": "score", "value": nan}, {"kind": "score", "value": None}, {"kind": "decision"}]) == [
+        "every score of this search was NaN (the proxy failed on every perturbation); "
+        "the genotype says nothing about the architectures"]
+    assert _warnings([{"kind": "score", "value": nan}, {"kind": "score", "value": 1.0}]) == []
