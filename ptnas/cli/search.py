@@ -8,6 +8,8 @@ Two families, one front door:
   --strategy random|naswot|evolution|local: multi-trial search that evaluates whole architectures with
     the evaluator, optionally steered by a zero-cost proxy (warm-up, move proposal).
 Both write the same run dir: config.yaml, scores.jsonl, events/, genotype.json and genotype.txt.
+Under torchrun (`torchrun --nproc_per_node 8 search.py ...`, docs/distributed.md) the proposal rounds and the
+evaluations are split over the ranks; rank 0 writes the run dir and every rank returns its genotype.
 
 Examples (the papers' NB201 settings, on CIFAR-10 images in DIR):
     python search.py --space nb201 --selector zc-pt --order global-op-iter --proxy nwot \

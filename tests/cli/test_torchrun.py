@@ -44,7 +44,7 @@ def zc_runs(tmp_path_factory):
 def test_evaluation_on_two_processes_equals_one(tmp_path):
     done = {n: launch("ptnas.cli.evaluate", [*SHORTREG, "--out", str(tmp_path / f"p{n}")], n, tmp_path)
             for n in (1, 2)}
-    for n, d in done.items():
+    for d in done.values():
         assert d.returncode == 0, d.stderr[-2000:]
     one, two = (rows(tmp_path / f"p{n}" / "evaluations.jsonl", drop=("seconds",)) for n in (1, 2))
     assert len(one) == 4 and one == two  # the same records, in the same order (rank 0 wrote them)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 
-import pytest
 import torch.multiprocessing as mp
 
 from ptnas.evaluators import Evaluator, Record
