@@ -145,8 +145,11 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
     if distributed:
         found = _split_rounds(net, selector, order, proposals, seed, log, process, progress)
     else:
-        found = [propose(net, selector, order, i, seed, log)
-                 for i in tqdm(range(proposals), desc="proposals", disable=not progress)]
+        found = []
+        with tqdm(total=proposals, desc="proposals", disable=not progress) as bar:  # closed before an error prints
+            for i in range(proposals):
+                found.append(propose(net, selector, order, i, seed, log))
+                bar.update()
     candidates: dict[str, Candidate] = {}
     for i, g in enumerate(found):
         candidates.setdefault(str(g), Candidate(g)).proposals.append(i)
