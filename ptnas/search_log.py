@@ -12,6 +12,8 @@ crashed or interrupted run keeps everything computed so far; a NaN value is writ
                                                   one evaluated architecture of a multi-trial search
   proxy      {genotype, proxy, value}             a zero-cost score steering a multi-trial search
   result     {genotype}
+Under torchrun the records of the proposal rounds also say which rank computed them (`rank`; absent on
+a single process): every rank runs its share of the rounds and rank 0 writes all of them, in proposal order.
 TensorBoard (tags use `a_from_b` for edge `a<-b` and `/` for a cell-type prefix `normal:`):
   proposal_<p>/score/<edge>/<op>   scalar per scoring pass, x = decision step
   proposal_<p>/topology/<edge>     scalar, topology step scores
@@ -124,6 +126,39 @@ class SearchLog:
                               r.get("details") or {}, r.get("reason")))
         return out
 
+    def take_proposal_replay(self) -> dict[int, list[dict]]:
+        """The replayed records of the proposal rounds, by proposal (consumed; validations stay), for
+        ranks that replay their own proposals (`SearchLog(None, replay=...)`) under torchrun."""
+        out: dict[int, list[dict]] = {}
+        while self._replay and self._replay[0].get("kind") in ("score", "decision", "pruned", "proposal"):
+            r = self._replay.pop(0)
+            out.setdefault(r["proposal"], []).append(r)
+        return out
+
+    def absorb(self, records: list[dict[str, Any]], written: int, rank: int) -> None:
+        """Records another log made (a rank's proposal round): kept, tagged with `rank`, and all but the
+        first `written` (already in the file of a resumed run) written, with their scalars and texts
+        mirrored to TensorBoard (no heatmaps: they need the supernet of that round)."""
+        for n, record in enumerate(records):
+            record = {**record, "rank": rank}
+            self.records.append(record)
+            if n < written or self._file is None:
+                continue
+            self._file.write(jsonio.dumps(record) + "\n")
+            self._file.flush()
+            if self._tb is None:
+                continue
+            p, kind = record["proposal"], record["kind"]
+            if kind == "score" and not math.isnan(record["value"]):
+                name = f"score/{tag(record['edge'])}/{record['op']}" if record["op"] is not None else \
+                    f"topology/{tag(record['edge'])}"
+                self._tb.add_scalar(f"proposal_{p}/{name}", record["value"], record["step"])
+            elif kind in ("decision", "pruned"):
+                text = f"{record['edge']} -> {record['op']}" if kind == "decision" else f"{record['edge']} pruned"
+                self._tb.add_text(f"proposal_{p}/decision", text, record["step"])
+            elif kind == "proposal":
+                self._tb.add_text(f"proposal_{p}/genotype", record["genotype"], 0)
+
     def score(self, proposal: int, step: int, stage: str, edge: str, op: str | None, value: float) -> None:
         if op is not None:
             self._latest.setdefault(proposal, {})[(edge, op)] = value
@@ -200,8 +235,8 @@ def _evaluation(record) -> dict[str, Any]:
 
 
 def _comparable(record: dict[str, Any]) -> dict[str, Any]:
-    """What must match between a replayed record and a recomputed one (timings may differ)."""
-    return {k: v for k, v in record.items() if k not in ("seconds", "details")}
+    """What must match between a replayed record and a recomputed one (timings and the rank may differ)."""
+    return {k: v for k, v in record.items() if k not in ("seconds", "details", "rank")}
 
 
 def complete_records(text: str) -> list[dict[str, Any]]:

@@ -172,6 +172,10 @@ def saved_flags(parser: argparse.ArgumentParser, path: str | Path, exclude: Sequ
     return layer(parser, {k: v for k, v in data.items() if str(k).replace("-", "_") in known}, str(path))
 
 
-def fail(prog: str, message: str) -> NoReturn:
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+def fail(prog: str, message: str, code: int = 2) -> NoReturn:
+    """One line on stderr and exit `code`; under torchrun only rank 0 prints (every rank fails alike)."""
+    from ptnas.train_final.distributed import launched_rank
+
+    if launched_rank() == 0:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(code)

@@ -15,6 +15,10 @@ index, genotype, value = score, status, reason, seconds, details), TensorBoard e
 Prints the ranking; with `--table`, the ground truth next to it and Spearman ρ / Kendall τ of the scores
 against it. Rerunning the same command continues an interrupted evaluation: what evaluations.jsonl
 already holds is not evaluated again.
+
+Under torchrun (`torchrun --nproc_per_node 8 -m ptnas.cli.evaluate ...`, docs/distributed.md) the
+architectures are split over the ranks, each evaluates its share on its own device, and rank 0 writes
+every record in the original order; the run is the same as on one process.
 """
 from __future__ import annotations
 
@@ -33,11 +37,14 @@ import numpy as np
 import torch
 from scipy import stats
 
-from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, spaces
+from ptnas import __version__, data, evaluators, jsonio, proxies, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse
+from ptnas.cli.processes import join, settle
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import Record
+from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.evaluators.table import column
+from ptnas.train_final.distributed import broadcast
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
@@ -45,7 +52,7 @@ from ptnas.rundir import RunDir, RunDirExistsError
 PROG = "ptnas-evaluate"
 RESULTS = "evaluations.jsonl"
 # Settings that may differ when an interrupted evaluation is continued.
-MAY_CHANGE = ("out", "force", "device", "workers", "config")
+MAY_CHANGE = ("out", "force", "device", "workers", "config", "world_size")  # records are in candidate order
 USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, ValueError, KeyError)
 
 
@@ -190,7 +197,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse(parser, argv)
         _check(args)
-        device = devices.resolve(args.device)
+    except USER_ERRORS as e:
+        fail(PROG, _one_line(e))
+    process = join(PROG, args.device)  # under torchrun: this rank's device, the process group
+    device, error, run, done = process.device, None, None, []
+    try:
         space = spaces.get(args.space)
         size = space.size_kwargs(args.init_channels, args.layers)
         genotypes = genotypes_of(args, space)
@@ -199,13 +210,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         context = evaluators.Context(space, data.num_classes(args.dataset), size={**space.search_size, **size},
                                      device=device, seed=args.seed, dataset=args.dataset, data_dir=args.data,
                                      download=args.download, train_portion=args.train_portion,
-                                     batch_size=args.batch_size, workers=args.workers, run_dir=out, progress=False)
-        evaluator = evaluators.build(args, context)
+                                     batch_size=args.batch_size, workers=args.workers,
+                                     run_dir=out if process.primary else None, progress=False)
+        evaluator = Sharded(evaluators.build(args, context), process)  # candidates split over the ranks
         config = {k: v for k, v in vars(args).items() if k != "config"}
-        config.update(genotypes_evaluated=[str(g) for g in genotypes], network_size=context.size, device=str(device))
-        run, done = _open_run(out, config, args.force)
+        config.update(genotypes_evaluated=[str(g) for g in genotypes], network_size=context.size, device=str(device),
+                      world_size=process.world_size)
+        if process.primary:
+            run, done = _open_run(out, config, args.force)
     except USER_ERRORS as e:
-        fail(PROG, " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split()))
+        error = _one_line(e)
+    error = settle(process, error)
+    if error is not None:
+        fail(PROG, error)
+    done = broadcast(done, process)
+    if not process.primary:  # evaluates its share; rank 0 writes everything
+        try:
+            evaluator.evaluate(genotypes[len(done):])
+        except (*USER_ERRORS, RankFailed) as e:
+            fail(PROG, _one_line(e), code=2 if isinstance(e, USER_ERRORS) else 1)
+        return 0
     config.update(ptnas_version=__version__, torch_version=str(torch.__version__), python=platform.python_version(),
                   command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
     run.write_yaml("config.yaml", config)
@@ -233,9 +257,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: interrupted; {len(records)} evaluations are in {run.path / RESULTS}: rerun the same "
                   "command to continue", file=sys.stderr)
             return 130
-        except USER_ERRORS as e:
+        except (*USER_ERRORS, RankFailed) as e:
             bar.close()
-            fail(PROG, f"{' '.join(str(e).split())} ({len(records)} evaluations so far are in {run.path / RESULTS})")
+            fail(PROG, f"{_one_line(e)} ({len(records)} evaluations so far are in {run.path / RESULTS})",
+                 code=2 if isinstance(e, USER_ERRORS) else 1)
         bar.close()
         summary = ranking(records, table, args)
         for key, value in summary["correlation"].items():
@@ -250,6 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary["text"])
     print(f"run dir: {run.path}")
     return 0
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split()) or type(e).__name__
 
 
 def ranking(records: list[Record], table, args) -> dict[str, Any]:

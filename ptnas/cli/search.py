@@ -8,6 +8,8 @@ Two families, one front door:
   --strategy random|naswot|evolution|local: multi-trial search that evaluates whole architectures with
     the evaluator, optionally steered by a zero-cost proxy (warm-up, move proposal).
 Both write the same run dir: config.yaml, scores.jsonl, events/, genotype.json and genotype.txt.
+Under torchrun (`torchrun --nproc_per_node 8 search.py ...`, docs/distributed.md) the proposal rounds and the
+evaluations are split over the ranks; rank 0 writes the run dir and every rank returns its genotype.
 
 Examples (the papers' NB201 settings, on CIFAR-10 images in DIR):
     python search.py --space nb201 --selector zc-pt --order global-op-iter --proxy nwot \
@@ -21,6 +23,7 @@ import argparse
 import datetime
 import json
 import math
+import os
 import platform
 import random
 import sys
@@ -31,10 +34,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, selectors, spaces, strategies
-from ptnas.cli.config import OneLineParser, UsageError, fail, parse, saved_flags
+from ptnas import __version__, data, evaluators, jsonio, proxies, selectors, spaces, strategies
+from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse, saved_flags
+from ptnas.cli.processes import join, settle
 from ptnas.data import DataNotFoundError
 from ptnas.drawing import save_genotype_picture
+from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
@@ -44,6 +49,7 @@ from ptnas.selectors.base import SearchContext
 from ptnas.supernet import checkpoint
 from ptnas.supernet.checkpoint import CheckpointError
 from ptnas.supernet.training import BilevelConfig, BilevelTrainer
+from ptnas.train_final.distributed import Process, broadcast
 
 PROG = "search.py"
 CHECKPOINT = "checkpoint/supernet.pt"
@@ -162,6 +168,11 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     stored = out / "config.yaml"
     if not stored.is_file():
         raise UsageError(f"--resume: {out} is not a search run dir (it has no config.yaml)")
+    started = load_yaml(stored, str(stored)).get("world_size", 1)
+    now = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if started != now:
+        raise UsageError(f"--resume: {out} was started on {started} process{'es' if started != 1 else ''}, this run has "
+                         f"{now}; continue it with the same number (torchrun --nproc_per_node, --nnodes)")
     saved = saved_flags(parser, stored, exclude=RESUME_MAY_CHANGE)
     given = parse(parser, argv)
     parser.set_defaults(**saved)
@@ -279,39 +290,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parse(parser, argv)
         _check_args(args)
         _resolve_defaults(args)
-        device = devices.resolve(args.device)
+    except USER_ERRORS as e:
+        fail(PROG, _one_line(e))
+    process = join(PROG, args.device)  # under torchrun: this rank's device, the process group
+    device, error, run = process.device, None, None
+    try:
         space = spaces.get(args.space)
         size = space.size_kwargs(args.init_channels, args.layers)
         num_classes = data.num_classes(args.dataset)
         table = evaluators.table(args.space, args.table) if args.table else None
         family = args.strategy or args.selector
         out = Path(args.out or f"runs/{args.space}-{family}-seed{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+        if process.distributed:
+            out = Path(broadcast(str(out), process))  # the time stamp of rank 0
         if args.strategy is not None:
-            setup = _multi_trial_setup(args, space, size, num_classes, device, out)
+            setup = _multi_trial_setup(args, space, size, num_classes, process, out)
         else:
-            setup = _supernet_setup(args, space, size, num_classes, device, out)
-        run = RunDir(out, force=args.force, resume=args.resume)
+            setup = _supernet_setup(args, space, size, num_classes, process, out)
+        if process.primary:  # rank 0 alone writes the run dir
+            run = RunDir(out, force=args.force, resume=args.resume)
     except USER_ERRORS as e:
-        fail(PROG, _one_line(e))
+        error = _one_line(e)
     except (RuntimeError, MemoryError) as e:  # e.g. a width that cannot be allocated
-        fail(PROG, f"cannot build the network: {_one_line(e)}")
+        error = f"cannot build the network: {_one_line(e)}"
+    error = settle(process, error)
+    if error is not None:
+        fail(PROG, error)
 
-    config = {k: v for k, v in vars(args).items() if k != "config"}
-    config.update(out=str(run.path), device=str(device), num_classes=num_classes,
-                  supernet_size={**space.search_size, **size}, ptnas_version=__version__,
-                  torch_version=str(torch.__version__), python=platform.python_version(),
-                  command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
-    if not args.resume:
-        run.write_yaml("config.yaml", config)
-    kept = (f"every evaluation so far is in {run.path / 'scores.jsonl'}" if args.strategy is not None else
-            f"the run so far is in {run.path}: continue with --resume --out {run.path}")
+    if run is not None:
+        config = {k: v for k, v in vars(args).items() if k != "config"}
+        config.update(out=str(run.path), device=str(device), num_classes=num_classes,
+                      supernet_size={**space.search_size, **size}, world_size=process.world_size,
+                      ptnas_version=__version__, torch_version=str(torch.__version__),
+                      python=platform.python_version(), command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
+        if not args.resume:
+            run.write_yaml("config.yaml", config)
+    where = out if run is None else run.path
+    kept = (f"every evaluation so far is in {where / 'scores.jsonl'}" if args.strategy is not None else
+            f"the run so far is in {where}: continue with --resume --out {where}")
     try:
         summary = setup(run)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; {kept}", file=sys.stderr)
+        if process.primary:
+            print(f"{PROG}: interrupted; {kept}", file=sys.stderr)
         return 130
-    except (*USER_ERRORS, ReplayMismatchError) as e:
-        fail(PROG, f"{_one_line(e)} ({kept})")
+    except (*USER_ERRORS, ReplayMismatchError, RankFailed) as e:
+        fail(PROG, f"{_one_line(e)} ({kept})", code=1 if isinstance(e, RankFailed) else 2)
+    if run is None:
+        return 0
 
     genotype = summary["genotype"]
     if table is not None and genotype is not None:
@@ -334,18 +360,23 @@ def _one_line(e: BaseException) -> str:
     return " ".join(text.split()) or type(e).__name__
 
 
-def _context(args, space, size, num_classes, device, out: Path | None) -> evaluators.Context:
-    return evaluators.Context(space, num_classes, size={**space.search_size, **size}, device=device, seed=args.seed,
-                              dataset=args.dataset, data_dir=args.data, download=args.download,
+def _context(args, space, size, num_classes, process: Process, out: Path | None) -> evaluators.Context:
+    return evaluators.Context(space, num_classes, size={**space.search_size, **size}, device=process.device,
+                              seed=args.seed, dataset=args.dataset, data_dir=args.data, download=args.download,
                               train_portion=args.train_portion, batch_size=args.batch_size, workers=args.workers,
-                              run_dir=out, progress=True)
+                              run_dir=out if process.primary else None, progress=process.primary)
 
 
 # ---- supernet selection ------------------------------------------------------------------------------
-def _supernet_setup(args, space, size, num_classes, device, out: Path):
-    """Everything that can fail on bad input, before the run dir is touched; returns the run itself."""
+def _supernet_setup(args, space, size, num_classes, process: Process, out: Path):
+    """Everything that can fail on bad input, before the run dir is touched; returns the run itself
+    (given rank 0's run dir, None on the other ranks)."""
     selector_cls = selectors.get(args.selector)
     trained = selector_cls.trains_supernet
+    device = process.device
+    if process.distributed and trained and args.supernet is None:
+        raise UsageError(f"under torchrun, {args.selector} needs a trained supernet (--supernet CKPT): train it on one "
+                         "process first (the proposal rounds and the validation are then split over the ranks)")
     options = _supernet_options(args, space)
     _seed_everything(args.seed)
     net = space.supernet(num_classes=num_classes, **size, **options).to(device)
@@ -366,7 +397,8 @@ def _supernet_setup(args, space, size, num_classes, device, out: Path):
     trainer = None
     if trained and supernet_state is None:
         trainer = BilevelTrainer(net, *sources, bilevel, epochs=args.epochs, seed=args.seed,
-                                 steps_per_epoch=args.steps_per_epoch, eval_batches=args.eval_batches, progress=True)
+                                 steps_per_epoch=args.steps_per_epoch, eval_batches=args.eval_batches,
+                                 progress=process.primary)
         if args.resume and (out / CHECKPOINT).is_file():
             state = checkpoint.load(out / CHECKPOINT)
             _require_same(state, meta, RESUME_KEYS, f"--resume: {out / CHECKPOINT}")
@@ -374,22 +406,22 @@ def _supernet_setup(args, space, size, num_classes, device, out: Path):
         elif args.resume:
             raise UsageError(f"--resume: {out} holds no {CHECKPOINT} (the supernet had not finished an epoch); "
                              "start again with --force")
-    evaluator = evaluators.build(args, _context(args, space, size, num_classes, device, out))
+    evaluator = Sharded(evaluators.build(args, _context(args, space, size, num_classes, process, out)), process)
 
-    def run_it(run: RunDir) -> dict[str, Any]:
+    def run_it(run: RunDir | None) -> dict[str, Any]:
         state = supernet_state
         if trained and state is None:
             state = _train(args, trainer, run, meta)
         if state is not None:
             net.load_state_dict(state["net"])
         extra: dict[str, Any] = {"bilevel": bilevel}
-        if not trained and proxies.get(args.proxy).population:  # tenas, vote: keep the parts of every pass
+        if not trained and proxies.get(args.proxy).population and run is not None:  # tenas, vote: keep the parts
             extra["on_parts"] = _parts_writer(run, resume=args.resume)
-        policy = selector_cls.from_context(SearchContext(args, net, device, sources, run.path, state, extra))
-        log = _open_log(run, args.resume and selector_cls.replayable)
+        policy = selector_cls.from_context(SearchContext(args, net, device, sources, out, state, extra))
+        log = _open_log(run, args.resume and selector_cls.replayable) if run is not None else SearchLog(None)
         try:
             result = selectors.search(net, policy, orders.get(args.order), args.proposals, evaluator=evaluator,
-                                      seed=args.seed, log=log, progress=True)
+                                      seed=args.seed, log=log, progress=process.primary, process=process)
         finally:
             log.close()
         summary: dict[str, Any] = {
@@ -400,7 +432,7 @@ def _supernet_setup(args, space, size, num_classes, device, out: Path):
                            for c in result.candidates],
             "warnings": _warnings(log.records)}
         if trained:
-            summary["supernet"] = {"checkpoint": str(args.supernet or run.path / CHECKPOINT),
+            summary["supernet"] = {"checkpoint": str(args.supernet or out / CHECKPOINT),
                                    "epochs_trained": state["epoch"], "history": state["history"]}
         else:
             summary["proxy"] = args.proxy
@@ -490,29 +522,29 @@ def _train(args: argparse.Namespace, trainer: BilevelTrainer, run: RunDir, meta:
 
 
 # ---- multi-trial search ------------------------------------------------------------------------------
-def _multi_trial_setup(args, space, size, num_classes, device, out: Path):
+def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Path):
     strategy_cls = strategies.get(args.strategy)
     strategy = strategy_cls.from_args(args)
     budget = strategies.budget(args)
     if args.resume:
         raise UsageError(f"--resume: a multi-trial search ({args.strategy}) cannot be continued yet; every "
                          f"evaluation so far is in {out / 'scores.jsonl'}")
-    context = _context(args, space, size, num_classes, device, out)
-    evaluator = evaluators.build(args, context) if strategy_cls.uses_evaluator else None
+    context = _context(args, space, size, num_classes, process, out)
+    evaluator = Sharded(evaluators.build(args, context), process) if strategy_cls.uses_evaluator else None
     proxy_needed = strategy.wants_proxy
     cache = strategies.read_proxy_cache(args.proxy_cache) if (proxy_needed and args.proxy_cache) else None
     proxy_evaluator = None
     if proxy_needed and cache is None:
         proxy_args = argparse.Namespace(**{**vars(args), "valid_batches": args.proxy_batches or 1})
-        proxy_evaluator = evaluators.ZeroCost.from_args(proxy_args, context)
+        proxy_evaluator = Sharded(evaluators.ZeroCost.from_args(proxy_args, context), process)
 
-    def run_it(run: RunDir) -> dict[str, Any]:
-        log = SearchLog(run.path)
+    def run_it(run: RunDir | None) -> dict[str, Any]:
+        log = SearchLog(run.path if run is not None else None)
         proxy = None
         if proxy_needed:
             proxy = strategies.ProxyScores(proxy_evaluator, cache, proxies.get(args.proxy).higher_is_better, log,
                                            name=args.proxy)
-        trials = strategies.Trials(evaluator, budget, log, progress=True)
+        trials = strategies.Trials(evaluator, budget, log, progress=process.primary, process=process)
         try:
             result = strategy.run(space, trials, proxy, np.random.default_rng(args.seed))
             if result.genotype is not None:
@@ -522,7 +554,7 @@ def _multi_trial_setup(args, space, size, num_classes, device, out: Path):
             log.close()
         if result.genotype is None:
             raise ValueError("no architecture could be evaluated: every evaluation was rejected or failed "
-                             f"(see {run.path / 'scores.jsonl'})")
+                             f"(see {out / 'scores.jsonl'})")
         statuses = [r.status for r in trials.records]
         return {"space": args.space, "genotype": str(result.genotype), "strategy": strategy.describe(),
                 "evaluator": evaluator.describe() if evaluator is not None else None, "seed": args.seed,

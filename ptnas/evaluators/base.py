@@ -148,6 +148,14 @@ class Evaluator:
             records.append(record)
         return records
 
+    def shardable(self, genotypes: Sequence[Hashable]) -> bool:
+        """Whether `genotypes` may be split over ranks (False: a candidate's score depends on the others)."""
+        return True
+
+    def share_minimum(self, board) -> None:
+        """Under torchrun: `board` (evaluators.distributed.SharedMinimum) is a value every rank lowers and
+        reads; evaluators that compare candidates against the best so far (FEAR) keep it."""
+
     def timed(self, genotype: Hashable) -> Record:
         start = time.perf_counter()
         record = self.evaluate_one(genotype)

@@ -11,7 +11,7 @@ network splits), and the rest trains `--fear-epochs` epochs (default 5) at batch
 cosine to 0. The score is the training accuracy of that last epoch.
 Early rejection: a candidate whose stage-1 cost exceeds r × the fastest time to threshold seen so far
 is stopped and recorded `rejected` (r = `--fear-reject-ratio`, default 4 as in the paper's random
-search). One that does not reach the threshold within `--fear-max-epochs` is rejected too; one whose
+search); under torchrun "so far" spans every rank (read before each candidate, lowered after it). One that does not reach the threshold within `--fear-max-epochs` is rejected too; one whose
 loss goes NaN is `failed`; the others go on.
 """
 from __future__ import annotations
@@ -71,6 +71,7 @@ class Fear(Evaluator):
         self.stage1_batch_size, self.max_epochs = stage1_batch_size, max_epochs
         self.trained_fraction, self.clock = trained_fraction, clock
         self.fastest: float | None = None  # the fastest stage-1 cost to threshold so far
+        self.board = None  # under torchrun: the fastest over every rank (evaluators.distributed.SharedMinimum)
 
     @classmethod
     def from_args(cls, args, context: Context) -> "Fear":
@@ -109,6 +110,9 @@ class Fear(Evaluator):
                 "learner": "HOG (scikit-image) + MLP 256-256, Adam 1e-3, batch 256: best accuracy on a held-out tenth"})
         return value
 
+    def share_minimum(self, board) -> None:
+        self.board = board
+
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "threshold": self.threshold, "reject_ratio": self.reject_ratio,
                 "stage2_epochs": self.epochs, "stage2_batch_size": self.batch_size,
@@ -124,6 +128,9 @@ class Fear(Evaluator):
                 raise ValueError(f"{flag} {b} is larger than the training split ({len(train)} images)")
         model = ctx.network(genotype)
         details: dict[str, Any] = {"threshold": threshold}
+        shared = self.board.value() if self.board is not None else None
+        if shared is not None:
+            self.fastest = shared if self.fastest is None else min(self.fastest, shared)
         limit = math.inf if self.fastest is None else self.reject_ratio * self.fastest
         stage1 = ShortTraining(model, STAGE1_SCHEDULE_EPOCHS, len(train) // self.stage1_batch_size, ctx.device,
                                seed=ctx.seed)
@@ -156,6 +163,8 @@ class Fear(Evaluator):
             return Record(str(genotype), None, "rejected", details=details,
                           reason=f"the running training accuracy did not reach {threshold:.3f} in {self.max_epochs} epochs")
         self.fastest = spent if self.fastest is None else min(self.fastest, spent)
+        if self.board is not None:
+            self.board.offer(spent)
 
         frozen, total = freeze_prefix(model, ctx.space.feature_blocks(model), self.trained_fraction)
         details.update(frozen_parameters=frozen, parameters=total, frozen_share=frozen / total)

@@ -106,6 +106,9 @@ class ZeroCost(Evaluator):
         return {"evaluator": self.name, "proxy": self.proxy.name, "higher_is_better": self.proxy.higher_is_better,
                 "bn_mode": self.bn_mode}
 
+    def shardable(self, genotypes: Sequence[Hashable]) -> bool:
+        return not self.proxy.population  # tenas, vote rank the candidates against each other
+
     def evaluate(self, genotypes: Sequence[Hashable], on_record: Sink | None = None) -> list[Record]:
         from tqdm import tqdm
 

@@ -11,6 +11,12 @@ stream, `Selector.skip_pass`), every record already written is not written again
 on from the first pass the file lacks, so a resumed run ends with the genotype and the file of an
 uninterrupted one. Only selectors whose passes depend on nothing but their inputs (`replayable`) resume
 this way.
+
+Every proposal depends only on (seed, proposal index): the random order draws from its own generator
+`proposal_rng(seed, i)` and a selector restarts its batch stream in `begin_proposal(net, i)`. So under
+torchrun the rounds can be split: rank r runs proposals r, r + W, ... (W ranks), rank 0 writes their
+records in proposal order, every rank gets every candidate, the validation stage is split too (a
+`evaluators.distributed.Sharded` evaluator) and rank 0's winner is every rank's.
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ptnas.evaluators.base import Evaluator, Record
-from ptnas.search_log import SearchLog
+from ptnas.search_log import ReplayMismatchError, SearchLog
 from ptnas.selectors.base import Selector
 from ptnas.supernet import EdgeId, Supernet
 
@@ -98,29 +104,54 @@ class SearchResult:
     candidates: list[Candidate]
 
 
+def proposal_seed(seed: int, proposal: int) -> int:
+    """The seed of proposal `proposal` of a search seeded `seed` (its batch stream, its random order)."""
+    return int(np.random.SeedSequence([seed, proposal]).generate_state(1)[0])
+
+
+def proposal_rng(seed: int, proposal: int) -> np.random.Generator:
+    return np.random.default_rng([seed, proposal])
+
+
+def propose(net: Supernet, selector: Selector, order: Callable[[Proposal], None], index: int, seed: int,
+            log: SearchLog) -> Hashable:
+    """Proposal round `index` from the undecided supernet: its genotype (logged)."""
+    net.reset_decisions()
+    selector.begin_proposal(net, index)
+    rng = proposal_rng(seed, index)
+    p = Proposal(index, net, selector, rng, log)
+    order(p)
+    groups = net.topology_groups()
+    for j in (rng.permutation(len(groups)) if p.shuffle_nodes else range(len(groups))):
+        p.topology(*groups[j])
+    g = net.genotype()
+    log.proposal(index, g)
+    return g
+
+
 def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int,
            evaluator: Evaluator | None = None, seed: int = 0, log: SearchLog | None = None,
-           progress: bool = False) -> SearchResult:
+           progress: bool = False, process=None) -> SearchResult:
     """Run `proposals` rounds of `order` with `selector` on `net`, then validate the unique candidates
-    with `evaluator` (when there are several) and return the best.
+    with `evaluator` (when there are several) and return the best. `process` (train_final.distributed.Process):
+    under torchrun, the rounds are split over the ranks and every rank returns rank 0's result.
     """
     if proposals < 1:
         raise ValueError(f"proposals must be at least 1, got {proposals}")
     log = log or SearchLog(None)
     if log.replaying and not selector.replayable:
         raise ValueError(f"the {selector.name} selector cannot continue a search from its scores.jsonl")
-    rng = np.random.default_rng(seed)
+    distributed = process is not None and process.distributed
+    if distributed:
+        found = _split_rounds(net, selector, order, proposals, seed, log, process, progress)
+    else:
+        found = []
+        with tqdm(total=proposals, desc="proposals", disable=not progress) as bar:  # closed before an error prints
+            for i in range(proposals):
+                found.append(propose(net, selector, order, i, seed, log))
+                bar.update()
     candidates: dict[str, Candidate] = {}
-    for i in tqdm(range(proposals), desc="proposals", disable=not progress):
-        net.reset_decisions()
-        selector.begin_proposal(net, i)
-        p = Proposal(i, net, selector, rng, log)
-        order(p)
-        groups = net.topology_groups()
-        for j in (rng.permutation(len(groups)) if p.shuffle_nodes else range(len(groups))):
-            p.topology(*groups[j])
-        g = net.genotype()
-        log.proposal(i, g)
+    for i, g in enumerate(found):
         candidates.setdefault(str(g), Candidate(g)).proposals.append(i)
     net.reset_decisions()
     unique = list(candidates.values())
@@ -128,14 +159,53 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
         if evaluator is None:
             raise ValueError(f"{len(unique)} different candidates and no evaluator to choose among them")
         done = log.replayed_validations()
+        if distributed:
+            from ptnas.train_final.distributed import broadcast
+
+            done = broadcast(done, process)
         todo = [c.genotype for c in unique[len(done):]]
         index = iter(range(len(done), len(unique)))
         records = done + evaluator.evaluate(todo, on_record=lambda r: log.validation(next(index), r))
         for c, r in zip(unique, records):
             c.record = r
     best = max(unique, key=lambda c: -math.inf if c.record is None else c.record.merit())
+    if distributed:
+        from ptnas.train_final.distributed import broadcast
+
+        best = unique[broadcast(unique.index(best), process)]  # rank 0 decides
     if len(unique) > 1 and all(c.record is not None and not c.record.ok for c in unique):
         warnings.warn(f"no candidate could be validated ({unique[0].record.reason}); keeping the first proposal's",
                       RuntimeWarning, stacklevel=2)
     log.result(best.genotype)
     return SearchResult(best.genotype, unique)
+
+
+def _split_rounds(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int, seed: int,
+                  log: SearchLog, process, progress: bool) -> list:
+    """Rank r runs proposals r, r + W, ...; after each group of W rounds every rank gets every genotype
+    and rank 0 writes the group's records in proposal order. A resumed run's records go to the rank
+    that replays them; an error on any rank is raised on every rank."""
+    from ptnas.train_final.distributed import broadcast, gather
+
+    replay = broadcast(log.take_proposal_replay() if process.primary else None, process)
+    world, found = process.world_size, []
+    for start in tqdm(range(0, proposals, world), desc="proposals", disable=not progress):
+        i = start + process.rank
+        mine = None
+        if i < proposals:
+            local = SearchLog(None, tensorboard=False, replay=replay.get(i, []))
+            try:
+                mine = (i, propose(net, selector, order, i, seed, local), local.records, len(replay.get(i, [])), None)
+            except Exception as e:  # noqa: BLE001 - handed to every rank
+                mine = (i, None, None, 0, (type(e).__name__, f"rank {process.rank}: {' '.join(str(e).split())}"))
+        rounds = [r for r in gather(mine, process) if r is not None]
+        errors = [r[4] for r in rounds if r[4] is not None]
+        if errors:
+            kind, message = errors[0]
+            raise (ReplayMismatchError if kind == ReplayMismatchError.__name__ else
+                   ValueError if kind in ("ValueError", "KeyError") else RuntimeError)(message)
+        for index, genotype, records, replayed, _ in sorted(rounds, key=lambda r: r[0]):
+            if process.primary:
+                log.absorb(records, replayed, index % world)
+            found.append(genotype)
+    return found

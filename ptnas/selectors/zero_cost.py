@@ -15,7 +15,7 @@ through unchanged. For population proxies, `on_parts(record)` receives every can
 """
 from __future__ import annotations
 
-from typing import Callable, ContextManager, Hashable, Iterable, Iterator, Sequence
+from typing import Callable, ContextManager, Hashable, Iterable, Iterator, Sequence, Union
 
 from tqdm import tqdm
 
@@ -24,19 +24,23 @@ from ptnas.selectors.base import OpScores, SearchContext, Selector, discretized
 from ptnas.supernet import EdgeId, Supernet
 
 PartsSink = Callable[[dict], None]
+Streams = Union[Iterator[Batch], Callable[[int], Iterator[Batch]]]
 
 
 class _ZeroCost(Selector):
     replayable = True
 
-    def __init__(self, proxy: AnyProxy, batches: Iterator[Batch], bn_mode: str = "eval", progress: bool = False,
+    def __init__(self, proxy: AnyProxy, batches: Streams, bn_mode: str = "eval", progress: bool = False,
                  on_parts: PartsSink | None = None):
-        """proxy: the scoring function S. batches: endless stream, one batch per scoring pass.
+        """proxy: the scoring function S. batches: one batch per scoring pass, from `batches(i)`, a fresh
+        endless stream for proposal i (so a proposal depends only on its index), or from one endless
+        stream shared by every proposal.
         bn_mode: BatchNorm mode while scoring; eval (default, as search.py) or train.
         on_parts: called with {stage, proposal, pass, key, parts, value} for every candidate of a
         population proxy's scoring pass (the raw parts behind each combined score)."""
         self.proxy = proxy
-        self.batches = batches
+        self.streams = batches if callable(batches) and not hasattr(batches, "__next__") else None
+        self.batches = None if self.streams is not None else batches
         self.bn_mode = bn_mode
         self.progress = progress
         self.on_parts = on_parts
@@ -45,12 +49,13 @@ class _ZeroCost(Selector):
 
     @classmethod
     def from_context(cls, context: SearchContext) -> "_ZeroCost":
-        """--proxy scores a stream of the search pool seeded by --seed; population proxies' parts go to
-        the sink `context.extra["on_parts"]` when given."""
+        """--proxy scores, in proposal i, a stream of the search pool seeded by (--seed, i); population
+        proxies' parts go to the sink `context.extra["on_parts"]` when given."""
         from ptnas import proxies
+        from ptnas.selectors.proposals import proposal_seed
 
-        args = context.args
-        return cls(proxies.get(args.proxy), context.sources[0].stream(args.seed), bn_mode=args.bn_mode,
+        args, source = context.args, context.sources[0]
+        return cls(proxies.get(args.proxy), lambda i: source.stream(proposal_seed(args.seed, i)), bn_mode=args.bn_mode,
                    progress=True, on_parts=context.extra.get("on_parts"))
 
     def skip_pass(self) -> None:
@@ -59,6 +64,8 @@ class _ZeroCost(Selector):
 
     def begin_proposal(self, net: Supernet, proposal: int) -> None:
         self._proposal = proposal
+        if self.streams is not None:
+            self.batches = self.streams(proposal)
 
     def _scoring_pass(self, net: Supernet, stage: str,
                       candidates: Iterable[tuple[Hashable, Callable[[], ContextManager]]]) -> dict:

@@ -10,6 +10,9 @@ scorer (a zero-cost evaluator, or scores read from a cache) for warm-up and move
 budget (a genotype evaluated before is answered from memory and not counted again), keeps the best so
 far, and logs every evaluation (scores.jsonl kind `evaluation`, TensorBoard best-so-far against
 evaluations and seconds). Proxy scores are counted apart (`proxy_evaluations`) and logged as kind `proxy`.
+`evaluate_many(genotypes)` evaluates a batch at once, so under torchrun (a `Sharded` evaluator) the
+batch is split over the ranks; the records and the budget are those of evaluating them one by one, and a
+time budget is rank 0's clock, so every rank makes the same decisions.
 """
 from __future__ import annotations
 
@@ -50,8 +53,8 @@ class Budget:
 class Trials:
     """Evaluations of one search, in order, against a budget."""
 
-    def __init__(self, evaluator: Evaluator | None, budget: Budget, log=None, progress: bool = False):
-        self.evaluator, self.budget, self.log = evaluator, budget, log
+    def __init__(self, evaluator: Evaluator | None, budget: Budget, log=None, progress: bool = False, process=None):
+        self.evaluator, self.budget, self.log, self.process = evaluator, budget, log, process
         self.records: list[Record] = []
         self.seen: dict[str, Record] = {}
         self.best: Record | None = None
@@ -66,20 +69,45 @@ class Trials:
             self._bar = tqdm(total=budget.trials, desc="evaluations")
 
     @property
+    def batch(self) -> int:
+        """How many evaluations a strategy should hand to `evaluate_many` at once: one per rank."""
+        return getattr(self.evaluator, "world_size", 1)
+
+    @property
     def spent(self) -> bool:
         b = self.budget
-        return ((b.trials is not None and len(self.records) >= b.trials)
-                or (b.seconds is not None and time.perf_counter() - self.start >= b.seconds))
+        if b.trials is not None and len(self.records) >= b.trials:
+            return True
+        if b.seconds is None:
+            return False
+        over = time.perf_counter() - self.start >= b.seconds
+        if self.process is not None and self.process.distributed:
+            from ptnas.train_final.distributed import broadcast
+
+            over = broadcast(over, self.process)  # rank 0's clock decides for every rank
+        return over
 
     def evaluate(self, genotype: Hashable) -> Record:
         """The genotype's record: from memory when evaluated before, else evaluated now (and counted).
         Raises BudgetSpent when the budget does not allow another evaluation."""
-        key = str(genotype)
-        if key in self.seen:
-            return self.seen[key]
-        if self.spent:
+        return self.evaluate_many([genotype])[0]
+
+    def evaluate_many(self, genotypes: Sequence[Hashable]) -> list[Record]:
+        """The records of `genotypes`, as `evaluate` would give them one after the other, with the new
+        ones evaluated in one call of the evaluator. When the budget allows only some, those are
+        evaluated and recorded, then BudgetSpent is raised."""
+        new = [g for g in {str(g): g for g in genotypes if str(g) not in self.seen}.values()]
+        if new and self.spent:
             raise BudgetSpent
-        record = self.evaluator.timed(genotype)
+        allowed = new if self.budget.trials is None else new[:self.budget.trials - len(self.records)]
+        for record in self.evaluator.evaluate(allowed):
+            self._add(record)
+        if len(allowed) < len(new):
+            raise BudgetSpent
+        return [self.seen[str(g)] for g in genotypes]
+
+    def _add(self, record: Record) -> None:
+        key = record.genotype
         self.seen[key] = record
         self.records.append(record)
         if record.ok and (self.best is None or record.merit() > self.best.merit()):
@@ -93,7 +121,6 @@ class Trials:
             self._bar.update()
             if self.best is not None:
                 self._bar.set_postfix(best=f"{self.best.score:.4g}")
-        return record
 
     def close(self) -> None:
         if self._bar is not None:

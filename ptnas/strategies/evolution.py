@@ -68,8 +68,7 @@ class Evolution(Strategy):
         population: deque = deque()
         stale = 0
         try:
-            for g in first:
-                population.append((g, trials.evaluate(g)))
+            population.extend(zip(first, trials.evaluate_many(first)))  # split over the ranks under torchrun
             while stale < GIVE_UP_AFTER and not trials.spent:
                 picked = rng.choice(len(population), size=self.tournament, replace=False)
                 parent = max((population[i] for i in sorted(picked)), key=lambda m: m[1].merit())[0]

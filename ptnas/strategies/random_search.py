@@ -41,17 +41,20 @@ class RandomSearch(Strategy):
 
     def run(self, space, trials: Trials, proxy: ProxyScores | None, rng: np.random.Generator) -> StrategyResult:
         queue = warmup_order(space, proxy, self.warmup, rng) if self.warmup else []
-        misses = 0
+        misses, size = 0, trials.batch  # one evaluation per rank at a time; the same draws on any number
         try:
-            for g in queue:
-                trials.evaluate(g)
+            for k in range(0, len(queue), size):
+                trials.evaluate_many(queue[k:k + size])
             while misses < GIVE_UP_AFTER:
-                g = space.sample(rng)
-                if str(g) in trials.seen:
-                    misses += 1
-                    continue
-                misses = 0
-                trials.evaluate(g)
+                batch: dict[str, object] = {}
+                while len(batch) < size and misses < GIVE_UP_AFTER:
+                    g = space.sample(rng)
+                    if str(g) in trials.seen or str(g) in batch:
+                        misses += 1
+                        continue
+                    misses = 0
+                    batch[str(g)] = g
+                trials.evaluate_many(list(batch.values()))
         except BudgetSpent:
             pass
         return result_of(trials, warmup=self.warmup, proxy_evaluations=0 if proxy is None else proxy.count)

@@ -1,0 +1,43 @@
+"""The programs' side of torchrun: join the job, keep every rank but 0 quiet, and agree on setup errors.
+
+    process = join(PROG, args.device)     # one process without torchrun; rank r of W under it
+    error = settle(process, error)        # every rank's setup error (or None), the same on every rank
+"""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+from ptnas import device as devices
+from ptnas.cli.config import fail
+from ptnas.train_final.distributed import Process, gather, init_process, launched_rank
+
+
+def join(prog: str, device: str) -> Process:
+    """The device (its local GPU under torchrun with --device auto|cuda) and the process group. A device
+    every rank lacks is one line from rank 0; a GPU this rank alone lacks is one line from this rank."""
+    try:
+        devices.resolve(device)
+    except ValueError as e:
+        fail(prog, str(e))
+    try:
+        process = init_process(device)
+    except ValueError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if not process.primary:
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the life of the process
+        warnings.simplefilter("ignore")
+    return process
+
+
+def settle(process: Process, error: str | None) -> str | None:
+    """The first setup error of any rank (rank order), on every rank, so all stop or none does."""
+    errors = [e for e in gather(error, process) if e is not None]
+    return errors[0] if errors else None
+
+
+def primary() -> bool:
+    """Rank 0, or no torchrun (readable before `join`)."""
+    return launched_rank() == 0

@@ -1,0 +1,99 @@
+"""search.py and ptnas-evaluate under torchrun: real Gloo processes on CPU give the run of one process,
+rank 0 alone prints and writes, and bad settings end every rank with one line."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ptnas.cli.search import main as search
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE = ROOT.parent / "shared" / "data" / "nb201_test_accuracy.csv"
+TINY = ["--space", "nb201", "--init-channels", "4", "--layers", "1", "--device", "cpu"]
+ZC_PT = [*TINY, "--proposals", "4", "--order", "random", "--valid-batches", "1", "--batch-size", "8", "--seed", "3"]
+SHORTREG = [*TINY, "--sample", "4", "--evaluator", "shortreg", "--train-epochs", "1", "--train-batch-size", "16",
+            "--seed", "1"]
+
+
+def launch(module: str, argv: list[str], processes: int, cwd: Path) -> subprocess.CompletedProcess:
+    """`python -m module argv` on `processes` ranks through torchrun (on 1: without torchrun)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "PTNAS_DIST_TIMEOUT": "60"}
+    head = [sys.executable, "-m", module] if processes == 1 else \
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes), "-m", module]
+    return subprocess.run([*head, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def rows(path: Path, drop=("seconds", "rank")) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k not in drop} for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def zc_runs(tmp_path_factory):
+    out = {}
+    for n in (1, 2):
+        cwd = tmp_path_factory.mktemp(f"zc{n}")
+        out[n] = (cwd, launch("ptnas.cli.search", [*ZC_PT, "--out", "run"], n, cwd))
+    return out
+
+
+def test_evaluation_on_two_processes_equals_one(tmp_path):
+    done = {n: launch("ptnas.cli.evaluate", [*SHORTREG, "--out", str(tmp_path / f"p{n}")], n, tmp_path)
+            for n in (1, 2)}
+    for d in done.values():
+        assert d.returncode == 0, d.stderr[-2000:]
+    one, two = (rows(tmp_path / f"p{n}" / "evaluations.jsonl", drop=("seconds",)) for n in (1, 2))
+    assert len(one) == 4 and one == two  # the same records, in the same order (rank 0 wrote them)
+    assert done[2].stdout.count("run dir:") == 1
+
+
+def test_zc_pt_search_on_two_processes_equals_one(zc_runs):
+    (cwd1, one), (cwd2, two) = zc_runs[1], zc_runs[2]
+    assert one.returncode == 0 and two.returncode == 0, two.stderr[-2000:]
+    assert (cwd1 / "run" / "genotype.txt").read_text() == (cwd2 / "run" / "genotype.txt").read_text()
+    assert rows(cwd1 / "run" / "scores.jsonl") == rows(cwd2 / "run" / "scores.jsonl")
+    ranks = {r.get("rank") for r in map(json.loads, (cwd2 / "run" / "scores.jsonl").read_text().splitlines())
+             if r["kind"] == "score"}
+    assert ranks == {0, 1}  # each score says which rank computed it
+    a, b = (json.loads((c / "run" / "genotype.json").read_text())["candidates"] for c in (cwd1, cwd2))
+    assert a == b
+
+
+def test_only_rank_zero_prints_and_writes(zc_runs):
+    cwd, two = zc_runs[2]
+    assert two.stdout.count("genotype:") == 1 and two.stdout.count("run dir:") == 1
+    assert [p.name for p in cwd.iterdir()] == ["run"]
+    assert json.loads((cwd / "run" / "genotype.json").read_text())["genotype"] in two.stdout
+    assert "world_size: 2" in (cwd / "run" / "config.yaml").read_text()
+
+
+def test_resume_under_another_world_size_is_refused(zc_runs, capsys):
+    cwd, _ = zc_runs[2]
+    with pytest.raises(SystemExit) as e:
+        search(["--resume", "--out", str(cwd / "run")])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "started on 2 processes, this run has 1" in err[0]
+
+
+@pytest.mark.skipif(not TABLE.is_file(), reason="needs ../shared/data/nb201_test_accuracy.csv")
+def test_random_search_on_the_table_on_two_processes_equals_one(tmp_path):
+    argv = ["--space", "nb201", "--strategy", "random", "--evaluator", "table", "--table", str(TABLE),
+            "--trials", "20", "--seed", "1", "--device", "cpu"]
+    done = {n: launch("ptnas.cli.search", [*argv, "--out", str(tmp_path / f"p{n}")], n, tmp_path) for n in (1, 2)}
+    assert done[1].returncode == 0 and done[2].returncode == 0, done[2].stderr[-2000:]
+    one, two = (rows(tmp_path / f"p{n}" / "scores.jsonl") for n in (1, 2))
+    assert len([r for r in one if r["kind"] == "evaluation"]) == 20 and one == two
+    assert done[1].stdout.splitlines()[0] == done[2].stdout.splitlines()[0]  # genotype: ...
+
+
+def test_more_ranks_than_candidates(tmp_path):
+    argv = [*TINY, "--sample", "1", "--evaluator", "zero-cost", "--proxy", "synflow", "--valid-batches", "1",
+            "--batch-size", "8", "--out", "run"]
+    done = launch("ptnas.cli.evaluate", argv, 2, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len((tmp_path / "run" / "evaluations.jsonl").read_text().splitlines()) == 1
