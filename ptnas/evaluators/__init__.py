@@ -23,6 +23,7 @@ from ptnas.evaluators.nb201_table import NATSBenchTable, NB201Table, open_table
 from ptnas.evaluators.shortreg import ShortReg
 from ptnas.evaluators.table import TableEvaluator
 from ptnas.evaluators.zero_cost import ZeroCost
+from ptnas import flags
 from ptnas.registry import Registry
 
 _EVALUATORS: Registry[type[Evaluator]] = Registry("evaluator")
@@ -48,26 +49,13 @@ def table(space: str, path: str | Path) -> NB201Table | NATSBenchTable | MacroTa
 
 def add_flags(parser: argparse.ArgumentParser, default: str = "zero-cost") -> None:
     """`--evaluator` and the evaluators' own flags (each once, even when several evaluators share it)."""
-    group = parser.add_argument_group("evaluator (ranks whole candidate networks)")
-    group.add_argument("--evaluator", default=default,
-                       help=f"{', '.join(names())} (default {default})")
-    known = {s for a in parser._actions for s in a.option_strings}
-    for name in names():
-        for flag in get(name).FLAGS:
-            if flag.name not in known:
-                group.add_argument(flag.name, **flag.kwargs)
-                known.add(flag.name)
+    flags.add_choice(parser, "evaluator (ranks whole candidate networks)", "evaluator", _EVALUATORS, default,
+                     f"{', '.join(names())} (default {default})")
 
 
 def check_flags(args: argparse.Namespace) -> None:
     """ValueError (one line) for an evaluator flag given on the command line that `args.evaluator` does not read."""
-    chosen = get(args.evaluator)
-    own = {f.dest for f in chosen.FLAGS}
-    for name in names():
-        for flag in get(name).FLAGS:
-            if flag.dest not in own and getattr(args, flag.dest, None) is not None:
-                users = [n for n in names() if flag.dest in {f.dest for f in get(n).FLAGS}]
-                raise ValueError(f"{flag.name} applies to --evaluator {' or '.join(users)}, not {args.evaluator}")
+    flags.refuse_foreign(args, "evaluator", _EVALUATORS)
 
 
 def build(args: argparse.Namespace, context: Context) -> Evaluator:

@@ -25,6 +25,8 @@ from typing import Any, Callable, ClassVar, Hashable, Sequence
 import torch
 from torch import nn
 
+from ptnas.flags import Flag  # noqa: F401  (evaluators declare their flags with it)
+
 STATUSES = ("ok", "rejected", "failed")
 
 
@@ -61,19 +63,6 @@ class Record:
     def from_dict(cls, d: dict[str, Any]) -> "Record":
         return cls(**{k: d.get(k) for k in ("genotype", "score", "status", "seconds", "details", "reason")
                       if k in d})
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A command-line flag an evaluator declares: `add_argument(name, **kwargs)`; its default must be None
-    (the evaluator resolves the real default), so a use is visible and can be refused elsewhere."""
-
-    name: str
-    kwargs: dict[str, Any]
-
-    @property
-    def dest(self) -> str:
-        return self.name.lstrip("-").replace("-", "_")
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from ptnas.evaluators.base import Flag
+from ptnas import flags
+from ptnas.flags import Flag
 from ptnas.registry import Registry
 from ptnas.strategies.base import (Budget, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
                                    read_proxy_cache)
@@ -40,42 +41,24 @@ COMMON = (
                                      "naswot (default 1)"}),
     Flag("--proxy-cache", {"default": None, "metavar": "FILE",
                            "help": "raw --proxy scores computed before (JSON lines {arch, score}, e.g. from "
-                                   "benchmarks/nb201_proxy_scores.py), used instead of computing them"}),
+                                   "benchmarks/proxy_scores.py), used instead of computing them"}),
 )
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("multi-trial search (--strategy; see docs/multi-trial.md)")
-    group.add_argument("--strategy", default=None,
-                       help=f"{', '.join(names())}: evaluate whole architectures one by one instead of selecting "
-                            "on a supernet (default: none, --selector decides)")
-    known = {s for a in parser._actions for s in a.option_strings}
-    for flag in (*COMMON, *(f for n in names() for f in get(n).FLAGS)):
-        if flag.name not in known:
-            group.add_argument(flag.name, **flag.kwargs)
-            known.add(flag.name)
-
-
-def flags_given(args: argparse.Namespace) -> list[str]:
-    """The strategy flags given (their defaults are None)."""
-    every = {f.name: f for f in (*COMMON, *(f for n in names() for f in get(n).FLAGS))}
-    return [name for name, f in every.items() if getattr(args, f.dest, None) is not None]
+    flags.add_choice(parser, "multi-trial search (--strategy; see docs/multi-trial.md)", "strategy", _STRATEGIES, None,
+                     f"{', '.join(names())}: evaluate whole architectures one by one instead of selecting on a "
+                     "supernet (default: none, --selector decides)", common=COMMON)
 
 
 def check_flags(args: argparse.Namespace) -> None:
     """ValueError (one line) for a strategy flag that does not apply to `args.strategy`."""
     if args.strategy is None:
-        given = flags_given(args)
+        given = [f.name for f in flags.declared(_STRATEGIES, COMMON) if getattr(args, f.dest, None) is not None]
         if given:
             raise ValueError(f"{given[0]} applies to multi-trial search (--strategy {'|'.join(names())})")
         return
-    chosen = get(args.strategy)
-    own = {f.dest for f in chosen.FLAGS}
-    for name in names():
-        for flag in get(name).FLAGS:
-            if flag.dest not in own and getattr(args, flag.dest, None) is not None:
-                users = [n for n in names() if flag.dest in {f.dest for f in get(n).FLAGS}]
-                raise ValueError(f"{flag.name} applies to --strategy {' or '.join(users)}, not {args.strategy}")
+    flags.refuse_foreign(args, "strategy", _STRATEGIES)
 
 
 def budget(args: argparse.Namespace) -> Budget:

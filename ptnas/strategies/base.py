@@ -25,7 +25,8 @@ from typing import Any, Callable, ClassVar, Hashable, Sequence
 
 import numpy as np
 
-from ptnas.evaluators.base import Evaluator, Flag, Record
+from ptnas.evaluators.base import Evaluator, Record
+from ptnas.flags import Flag
 
 GIVE_UP_AFTER = 1000  # consecutive already-seen samples after which a strategy takes the space as exhausted
 
@@ -166,7 +167,7 @@ class ProxyScores:
 
 def read_proxy_cache(path: str | Path) -> dict[str, float]:
     """A cache file of raw proxy values: JSON lines `{"arch": text, "score": value}` (as written by
-    benchmarks/nb201_proxy_scores.py) or one JSON object `{text: value}`; null means NaN."""
+    benchmarks/proxy_scores.py) or one JSON object `{text: value}`; null means NaN."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     try:

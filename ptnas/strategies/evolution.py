@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-from ptnas.evaluators.base import Flag
+from ptnas.flags import Flag
 from ptnas.strategies.base import (GIVE_UP_AFTER, WARMUP, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
                                    result_of)
 from ptnas.strategies.random_search import warmup_order

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ptnas.evaluators.base import Flag, Record
+from ptnas.evaluators.base import Record
+from ptnas.flags import Flag
 from ptnas.strategies.base import ProxyScores, Strategy, StrategyResult, Trials, sample_unique
 
 SAMPLES = 100
