@@ -220,9 +220,7 @@ def _check_args(args: argparse.Namespace) -> None:
             raise UsageError("--resume continues training in --out, --supernet skips training: pass one of them")
         if args.supernet is not None and args.epochs is not None:
             raise UsageError("--epochs trains a supernet, --supernet loads a trained one: pass one of them")
-        if args.fix_alpha and args.selector == "darts-alpha":
-            raise UsageError("--fix-alpha leaves α at its random initialisation, so darts-alpha would pick by noise; "
-                             "use it with darts-pt")
+        selectors.get(args.selector).check_args(args)
         if not 0 < args.train_portion < 1:
             raise UsageError(f"--train-portion must be in (0, 1) for bilevel training (weights on it, α on the rest), "
                              f"got {args.train_portion}")

@@ -50,6 +50,10 @@ class Selector:
     replayable: ClassVar[bool] = False  # a pass's scores depend only on the decisions and the pass's batch
 
     @classmethod
+    def check_args(cls, args: argparse.Namespace) -> None:
+        """Refuse settings this selector cannot work with (ValueError, one line), before anything is built."""
+
+    @classmethod
     def from_context(cls, context: SearchContext) -> "Selector":
         """The selector a search program asks for, built from its resolved flags and what it has built."""
         raise NotImplementedError(f"selector {cls.name} cannot be built from the command line")

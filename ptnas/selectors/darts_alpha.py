@@ -28,6 +28,12 @@ class DartsAlpha(Selector):
     replayable = True
 
     @classmethod
+    def check_args(cls, args) -> None:
+        if args.fix_alpha:
+            raise ValueError("--fix-alpha leaves α at its random initialisation, so darts-alpha would pick by noise; "
+                             "use it with darts-pt")
+
+    @classmethod
     def from_context(cls, context) -> "DartsAlpha":
         return cls()
 

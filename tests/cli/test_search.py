@@ -167,3 +167,16 @@ def test_an_all_nan_search_says_so():
         "every score of this search was NaN (the proxy failed on every perturbation); "
         "the genotype says nothing about the architectures"]
     assert _warnings([{"kind": "score", "value": nan}, {"kind": "score", "value": 1.0}]) == []
+
+
+def test_ctrl_c_during_a_zero_cost_search_points_to_resume_not_to_a_checkpoint(tmp_path, capsys, monkeypatch):
+    from ptnas import selectors
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(selectors, "search", interrupted)
+    out = tmp_path / "run"
+    assert main([*TINY, "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"search.py: interrupted; the run so far is in {out}: continue with --resume --out {out}"
