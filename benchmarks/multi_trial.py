@@ -18,7 +18,8 @@ best kept; test accuracy on CIFAR-10. The nwot scores come from the cache runs/c
 3,000 random architectures (computing all 15,625 takes hours on this CPU): each run draws its N from
 those, so runs share architectures and the spread at N = 1000 is smaller than over the whole space.
 macro: evaluations until the benchmark's best architecture is found: random, evolution (P = 20, S = 5),
-evolution with an nwot warm-up of W = 2P (AREA); nwot scores from runs/cache/macro-nwot.jsonl.
+evolution with an nwot warm-up of W = 2P (AREA); nwot scores (batch 64, BN train) of the architectures the
+warm-ups draw are computed once into runs/cache/macro-nwot.jsonl.
 """
 from __future__ import annotations
 
@@ -109,8 +110,13 @@ def macro(args) -> None:
     table = evaluators.table("macro", args.macro_table)
     space = spaces.get("macro")
     best = max(table.archs(), key=lambda a: table.test_accuracy(a))
-    nwot = cached("macro", "nwot", "macro-nwot.jsonl", all_archs("macro"), data_dir=args.data)
     P, S = args.population, args.tournament
+    # the warm-up draws of every seed (the strategy's first 2P samples): the only architectures nwot must score
+    needed = []
+    for seed in range(args.seeds):
+        rng = np.random.default_rng(seed)
+        needed.extend(str(space.sample(rng)) for _ in range(2 * P))
+    nwot = cached("macro", "nwot", "macro-nwot.jsonl", list(dict.fromkeys(needed)), data_dir=args.data)
     settings = [("random", lambda: RandomSearch(), None), (f"evolution P={P} S={S}", lambda: Evolution(P, S), None),
                 (f"evolution + nwot warm-up {2 * P} (AREA)", lambda: Evolution(P, S, warmup=2 * P), nwot)]
     print(f"NAS-Bench-Macro (table, CIFAR-10): evaluations until its best {best} is found, {args.seeds} seeds, "

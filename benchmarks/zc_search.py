@@ -15,8 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ptnas import data, proxies, spaces  # noqa: E402
 from ptnas.device import resolve  # noqa: E402
+from ptnas.evaluators import ZeroCost  # noqa: E402
 from ptnas.search_log import SearchLog  # noqa: E402
 from ptnas.selectors import ZeroCostPT, orders, search  # noqa: E402
+from ptnas.selectors.proposals import proposal_seed  # noqa: E402
 
 
 def add_arguments(p: argparse.ArgumentParser, order: str, proposals: int, valid_batches: int) -> None:
@@ -66,11 +68,17 @@ def timed_search(args: argparse.Namespace, space_name: str, supernet_kwargs: dic
         model.register_forward_pre_hook(counter("standalone"))
         return model
 
-    selector = ZeroCostPT(proxies.get(args.proxy), source.stream(0), source.fixed(1, args.valid_batches),
-                          bn_mode=args.bn_mode, device=device)
+    selector = ZeroCostPT(proxies.get(args.proxy), lambda i: source.stream(proposal_seed(0, i)), bn_mode=args.bn_mode)
+    valid = source.fixed(1, args.valid_batches)
+
+    def network(g):
+        torch.manual_seed(0)
+        return build(g).to(device)
+
+    evaluator = ZeroCost(proxies.get(args.proxy), valid, network, bn_mode=args.bn_mode)
     log = SearchLog(None)
     start = time.perf_counter()
-    result = search(net, selector, orders.get(args.order), args.proposals, build=build, seed=0, log=log)
+    result = search(net, selector, orders.get(args.order), args.proposals, evaluator=evaluator, seed=0, log=log)
     if device.type == "cuda":
         torch.cuda.synchronize()
     wall = time.perf_counter() - start
