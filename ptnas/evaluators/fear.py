@@ -1,7 +1,8 @@
 """FEAR (Dey et al., "FEAR: Ranking Architectures by their Feature Extraction Capabilities").
 
 Stage 1: regular training (batch 256, the benchmark's 200-epoch cosine schedule from lr 0.1) until the
-running training accuracy of the current epoch reaches the threshold: the accuracy of a shallow learner
+running training accuracy, over the last 2,560 training images (10 batches of 256, at most an epoch;
+checked after every step once that many were seen; one batch alone is too noisy), reaches the threshold: the accuracy of a shallow learner
 (HOG + MLP) on the same data, measured on held-out images so that a small split does not turn it into a
 memorisation level (ptnas.evaluators.fear_threshold), cached in the run dir; or `--fear-threshold`.
 The time and steps to reach it are recorded.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import deque
 from typing import Any, Hashable
 
 from ptnas.evaluators.base import Context, Evaluator, Flag, Record
@@ -28,6 +30,7 @@ from ptnas.evaluators.shortreg import TRAIN_BATCH_SIZE
 
 STAGE1_BATCH, STAGE1_SCHEDULE_EPOCHS, STAGE2_BATCH, STAGE2_EPOCHS = 256, 200, 512, 5
 REJECT_RATIO, MAX_EPOCHS, TRAINED_FRACTION = 4.0, 10, 0.25
+WINDOW_IMAGES = 2560  # stage 1's running accuracy: over the last 10 batches of 256
 THRESHOLD_CACHE = "fear_threshold.json"
 
 
@@ -135,12 +138,20 @@ class Fear(Evaluator):
         stage1 = ShortTraining(model, STAGE1_SCHEDULE_EPOCHS, len(train) // self.stage1_batch_size, ctx.device,
                                seed=ctx.seed)
         start = time.perf_counter()
-        state = {"reached": False, "over": False, "cost": 0.0}
+        state = {"reached": False, "over": False, "cost": 0.0, "running": 0.0, "epoch_sum": 0.0}
+        steps_per_epoch = len(train) // self.stage1_batch_size
+        window: deque[float] = deque(maxlen=max(1, min(-(-WINDOW_IMAGES // self.stage1_batch_size), steps_per_epoch)))
 
-        def stop(metrics: dict) -> bool:  # after every step; metrics of the epoch so far
+        def stop(metrics: dict) -> bool:  # after every step, with the running metrics of the epoch so far
             steps = stage1.updates + metrics["steps"]  # stage1.updates counts the finished epochs
             state["cost"] = time.perf_counter() - start if self.clock == "seconds" else steps
-            if metrics["top1"] >= 100 * threshold:
+            if metrics["steps"] == 1:
+                state["epoch_sum"] = 0.0
+            epoch_sum = metrics["top1"] * metrics["steps"]  # full batches: the batch's accuracy is the difference
+            window.append(epoch_sum - state["epoch_sum"])
+            state["epoch_sum"] = epoch_sum
+            state["running"] = sum(window) / len(window)
+            if len(window) == window.maxlen and state["running"] >= 100 * threshold:
                 state["reached"] = True
             elif state["cost"] > limit:
                 state["over"] = True
@@ -148,13 +159,13 @@ class Fear(Evaluator):
 
         try:
             while not (state["reached"] or state["over"]) and stage1.epochs_run < self.max_epochs:
-                last = stage1.epoch(train, self.stage1_batch_size, stop)
+                stage1.epoch(train, self.stage1_batch_size, stop)
         except NotFiniteError as e:
             return Record(str(genotype), None, "failed", details={**details, "stage1_steps": stage1.updates},
                           reason=f"stage 1: {e}")
         spent = state["cost"]
         details.update(stage1_seconds=time.perf_counter() - start, stage1_steps=stage1.updates,
-                       stage1_epochs=stage1.epochs_run, stage1_running_accuracy=last["top1"])
+                       stage1_epochs=stage1.epochs_run, stage1_running_accuracy=state["running"])
         if state["over"]:
             return Record(str(genotype), None, "rejected", details=details,
                           reason=f"stage 1 took more than {self.reject_ratio:g} × the fastest time to threshold "
