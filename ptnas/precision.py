@@ -24,8 +24,3 @@ def autocast(device: torch.device | str, precision: str = "fp32") -> ContextMana
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
-
-def exact() -> ContextManager:
-    """Autocast off inside (a proxy's exact reductions under a bf16 forward); a no-op when it was off."""
-    return torch.autocast("cuda", enabled=False) if torch.is_autocast_enabled() and torch.cuda.is_available() \
-        else torch.autocast("cpu", enabled=False)
