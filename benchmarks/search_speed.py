@@ -9,6 +9,7 @@ supernet forwards per proposal for each edge order against its formula.
 Timings are interleaved A/B repetitions (NCHW, channels_last, NCHW, ...; medians), so a machine shared with
 other jobs slows both settings alike. A scoring forward is one nwot call on the undecided supernet (BN in
 eval mode, as search.py scores); the floor is a plain no_grad forward of the same supernet on the same batch.
+channels_last: the model converted (`SearchSpace.place`), the input left NCHW, as search.py does.
 Chain supernets (mobilenet, macro) are built without their prefix cache here, so that every forward runs
 every block. FLOPs: torch.utils.flop_counter.FlopCounterMode (2 per multiply-add, convolutions and matrix
 products only), as ptnas/train_final/cost.py counts them. Peak memory: CUDA's max_memory_allocated, or on
@@ -109,8 +110,6 @@ def measure_space(args, space_name: str, device) -> None:
     nwot = proxies.get("nwot")
     x = torch.randn(args.batch_size, 3, 32, 32, device=device)
     batch = (x, torch.zeros(args.batch_size, dtype=torch.long, device=device))
-    cl = x.contiguous(memory_format=torch.channels_last)
-    batch_cl = (cl, batch[1])
     rows = []
     for kind, model in (("supernet", supernet(space, size, device)), ("standalone", standalone(space, size, device))):
         model_cl = __import__("copy").deepcopy(model).to(memory_format=torch.channels_last)
@@ -118,9 +117,9 @@ def measure_space(args, space_name: str, device) -> None:
         with precision.autocast(device, args.precision):
             t = interleaved({
                 "floor": lambda: torch.no_grad()(model)(x),
-                "floor_cl": lambda: torch.no_grad()(model_cl)(cl),
+                "floor_cl": lambda: torch.no_grad()(model_cl)(x),
                 "nwot": lambda: nwot(model, batch, bn_mode="eval"),
-                "nwot_cl": lambda: nwot(model_cl, batch_cl, bn_mode="eval"),
+                "nwot_cl": lambda: nwot(model_cl, batch, bn_mode="eval"),
             }, args.repeats, device)
         rows.append((kind, gflop, t))
     peak = (torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda"

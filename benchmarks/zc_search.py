@@ -16,7 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ptnas import data, proxies, spaces  # noqa: E402
 from ptnas.device import resolve  # noqa: E402
 from ptnas.search_log import SearchLog  # noqa: E402
+from ptnas.evaluators import ZeroCost  # noqa: E402
 from ptnas.selectors import ZeroCostPT, orders, search  # noqa: E402
+from ptnas.selectors.proposals import proposal_seed  # noqa: E402
 
 
 def add_arguments(p: argparse.ArgumentParser, order: str, proposals: int, valid_batches: int) -> None:
@@ -30,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser, order: str, proposals: int, valid_
     p.add_argument("--dataset", default="synthetic-cifar10")
     p.add_argument("--data", default="../shared/data/cifar10-jpg")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="scoring arithmetic (search.py's --precision)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
 
 
@@ -53,7 +56,7 @@ def timed_search(args: argparse.Namespace, space_name: str, supernet_kwargs: dic
     space = spaces.get(space_name)
     source = data.BatchSource(data.search_dataset(args.dataset, args.data), args.batch_size, device)
     torch.manual_seed(0)
-    net = space.supernet(num_classes=10, **supernet_kwargs).to(device)
+    net = space.place(space.supernet(num_classes=10, **supernet_kwargs), device)
     counts = {"supernet": 0, "standalone": 0}
 
     def counter(key):
@@ -62,15 +65,17 @@ def timed_search(args: argparse.Namespace, space_name: str, supernet_kwargs: dic
     net.register_forward_pre_hook(counter("supernet"))
 
     def build(g):
-        model = space.network(g, num_classes=10, **network_kwargs)
+        model = space.place(space.network(g, num_classes=10, **network_kwargs), device)
         model.register_forward_pre_hook(counter("standalone"))
         return model
 
-    selector = ZeroCostPT(proxies.get(args.proxy), source.stream(0), source.fixed(1, args.valid_batches),
-                          bn_mode=args.bn_mode, device=device)
-    log = SearchLog(None)
+    proxy = proxies.get(args.proxy)
+    selector = ZeroCostPT(proxy, lambda i: source.stream(proposal_seed(0, i)), bn_mode=args.bn_mode,
+                          precision=args.precision)
+    evaluator = ZeroCost(proxy, source.fixed(1, args.valid_batches), build, bn_mode=args.bn_mode, precision=args.precision)
+    log = SearchLog(None, tensorboard=False)
     start = time.perf_counter()
-    result = search(net, selector, orders.get(args.order), args.proposals, build=build, seed=0, log=log)
+    result = search(net, selector, orders.get(args.order), args.proposals, evaluator=evaluator, seed=0, log=log)
     if device.type == "cuda":
         torch.cuda.synchronize()
     wall = time.perf_counter() - start
