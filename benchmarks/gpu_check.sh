@@ -49,12 +49,12 @@ TRAIN_CMD=("$PY" -m ptnas.train_final --genotype "$GENO" --space nb201 --dataset
 start=$(date +%s.%N)
 "${TRAIN_CMD[@]}" --force >"$OUT/train.log" 2>&1 &
 pid=$!
-for _ in $(seq 1 600); do
+for _ in $(seq 1 3000); do  # up to 5 min
   [[ -f "$OUT/train/check/checkpoint/last.pth.tar" ]] && break
   kill -0 $pid 2>/dev/null || break
   sleep 0.1
 done
-kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null
+kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null  # SIGINT is ignored by background jobs of a script
 killed=$(printf '%.1f' "$(echo "$(date +%s.%N) - $start" | bc)")
 done_epochs=$(ls "$OUT/train/check/checkpoint" 2>/dev/null | grep -c '^checkpoint-')
 row "train_final killed ($done_epochs of 8 epochs saved)" "$killed" "${TRAIN_CMD[*]} --force"
