@@ -30,8 +30,9 @@ def codes(x: torch.Tensor) -> torch.Tensor:
 
 
 def gram(c: torch.Tensor) -> torch.Tensor:
-    """c cᵀ of 0/1 int8 codes, exactly, as integers (int32 on CPU, float32 holding integers elsewhere)."""
-    if c.device.type == "cpu":
+    """c cᵀ of 0/1 int8 codes, exactly, as integers (int32 on CPU, float32 holding integers elsewhere).
+    torch._int_mm on CPU returns wrong values for a single unit (torch 2.14), so narrow layers take the float path."""
+    if c.device.type == "cpu" and c.shape[1] >= 16:
         return torch._int_mm(c, c.t())
     with torch.autocast(c.device.type, enabled=False):
         f = c.to(torch.float32)

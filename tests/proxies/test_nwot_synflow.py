@@ -120,3 +120,11 @@ def test_nwot_integer_kernel_equals_the_float64_kernel(n):
     net = NB201Supernet(C=4, N=1).eval()
     x = torch.randn(n, 3, 32, 32)
     assert proxies.get("nwot")(net, (x, None), bn_mode="eval") == _nwot_float64_reference(net, x)
+
+
+@pytest.mark.parametrize("units", [1, 2, 15, 16, 100])
+def test_nwot_gram_matrix_is_exact_at_every_width(units):
+    from ptnas.proxies.nwot import gram
+
+    c = (torch.randn(9, units, generator=torch.Generator().manual_seed(units)) > 0).view(torch.int8)
+    assert torch.equal(gram(c).to(torch.int64), c.to(torch.int64) @ c.to(torch.int64).t())
