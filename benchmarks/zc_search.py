@@ -32,6 +32,7 @@ def add_arguments(p: argparse.ArgumentParser, order: str, proposals: int, valid_
     p.add_argument("--dataset", default="synthetic-cifar10")
     p.add_argument("--data", default="../shared/data/cifar10-jpg")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="scoring arithmetic (search.py's --precision)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
 
 
@@ -55,7 +56,7 @@ def timed_search(args: argparse.Namespace, space_name: str, supernet_kwargs: dic
     space = spaces.get(space_name)
     source = data.BatchSource(data.search_dataset(args.dataset, args.data), args.batch_size, device)
     torch.manual_seed(0)
-    net = space.supernet(num_classes=10, **supernet_kwargs).to(device)
+    net = space.place(space.supernet(num_classes=10, **supernet_kwargs), device)
     counts = {"supernet": 0, "standalone": 0}
 
     def counter(key):
@@ -64,19 +65,21 @@ def timed_search(args: argparse.Namespace, space_name: str, supernet_kwargs: dic
     net.register_forward_pre_hook(counter("supernet"))
 
     def build(g):
-        model = space.network(g, num_classes=10, **network_kwargs)
+        model = space.place(space.network(g, num_classes=10, **network_kwargs), device)
         model.register_forward_pre_hook(counter("standalone"))
         return model
 
-    selector = ZeroCostPT(proxies.get(args.proxy), lambda i: source.stream(proposal_seed(0, i)), bn_mode=args.bn_mode)
-    valid = source.fixed(1, args.valid_batches)
+    proxy = proxies.get(args.proxy)
+    selector = ZeroCostPT(proxy, lambda i: source.stream(proposal_seed(0, i)), bn_mode=args.bn_mode,
+                          precision=args.precision)
 
-    def network(g):
+    def network(g):  # seeded as the search's validation stage builds candidates
         torch.manual_seed(0)
-        return build(g).to(device)
+        return build(g)
 
-    evaluator = ZeroCost(proxies.get(args.proxy), valid, network, bn_mode=args.bn_mode)
-    log = SearchLog(None)
+    evaluator = ZeroCost(proxy, source.fixed(1, args.valid_batches), network, bn_mode=args.bn_mode,
+                         precision=args.precision)
+    log = SearchLog(None, tensorboard=False)
     start = time.perf_counter()
     result = search(net, selector, orders.get(args.order), args.proposals, evaluator=evaluator, seed=0, log=log)
     if device.type == "cuda":

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ptnas import __version__, data, evaluators, jsonio, proxies, selectors, spaces, strategies
+from ptnas import __version__, data, evaluators, jsonio, precision, proxies, selectors, spaces, strategies
 from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse, saved_flags
 from ptnas.cli.processes import join, settle
 from ptnas.data import DataNotFoundError
@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--bn-mode", default="eval", choices=proxies.BN_MODES,
                    help="BatchNorm mode while a data-dependent proxy scores: eval (default; the untrained "
                         "supernet's BN is then ~identity, as in the ZC-PT reference code) or train (batch statistics)")
+    z.add_argument("--precision", default="fp32", choices=precision.CHOICES,
+                   help="arithmetic of zero-cost scoring: fp32 (default) or bf16 autocast (CPU AMX / CUDA tensor cores); "
+                        "refused for proxies whose decisions change under bf16 (docs/command-line.md)")
     t = p.add_argument_group("supernet training, bilevel DARTS (darts-alpha, darts-pt)")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"training epochs (default {TRAIN_EPOCHS['nb201']} on nb201, {DEFAULT_TRAIN_EPOCHS} elsewhere)")
@@ -188,7 +191,9 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 def _check_args(args: argparse.Namespace) -> None:
     """Names, ranges and flag combinations; raises UsageError (or UnknownNameError) with one line."""
     spaces.get(args.space)
-    proxies.get(args.proxy)
+    proxy = proxies.get(args.proxy)
+    if args.precision == "bf16" and not proxy.bf16_reliable:
+        raise UsageError(f"--precision bf16 is refused for --proxy {args.proxy}: {proxy.bf16_why}; use --precision fp32")
     data.num_classes(args.dataset)
     evaluators.get(args.evaluator)
     strategies.check_flags(args)
@@ -377,7 +382,7 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path)
                          "process first (the proposal rounds and the validation are then split over the ranks)")
     options = _supernet_options(args, space)
     _seed_everything(args.seed)
-    net = space.supernet(num_classes=num_classes, **size, **options).to(device)
+    net = space.place(space.supernet(num_classes=num_classes, **size, **options), device)
     meta = {"space": args.space, "size": {**space.search_size, **size}, "options": options, "num_classes": num_classes,
             "dataset": args.dataset, "data": str(args.data), "batch_size": args.batch_size,
             "train_portion": args.train_portion, "steps_per_epoch": args.steps_per_epoch,

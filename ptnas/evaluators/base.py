@@ -92,7 +92,9 @@ class Context:
     def network(self, genotype: Hashable) -> nn.Module:
         """The genotype's standalone network, seeded so a genotype always gets the same initial weights."""
         torch.manual_seed(self.seed)
-        return self.space.network(genotype, num_classes=self.num_classes, **self.size).to(self.device)
+        model = self.space.network(genotype, num_classes=self.num_classes, **self.size)
+        place = getattr(self.space, "place", None)  # a SearchSpace puts it in its memory format
+        return place(model, self.device) if place is not None else model.to(self.device)
 
     @cached_property
     def search_pool(self):

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ptnas.evaluators.base import Context, Evaluator, Record, Sink
+from ptnas.precision import autocast
 from ptnas.proxies import AnyProxy, Batch
 
 
@@ -76,16 +77,17 @@ class ProxyScorer:
 class ZeroCost(Evaluator):
     """Σ over V fixed batches of proxy(network(g), batch); the highest oriented total wins.
 
-    batches: returns the same V batches at every call. Reads --proxy, --valid-batches (V) and --bn-mode.
+    batches: returns the same V batches at every call. Reads --proxy, --valid-batches (V), --bn-mode and
+    --precision (fp32 or bf16 autocast, ptnas.precision; absent: fp32).
     """
 
     name = "zero-cost"
-    READS = ("proxy", "valid_batches", "bn_mode")
+    READS = ("proxy", "valid_batches", "bn_mode", "precision")
 
     def __init__(self, proxy: AnyProxy, batches: Callable[[], Iterator[Batch]], network: Callable[[Hashable], nn.Module],
-                 bn_mode: str = "eval", progress: bool = False):
+                 bn_mode: str = "eval", progress: bool = False, precision: str = "fp32"):
         self.proxy, self.batches, self.network = proxy, batches, network
-        self.bn_mode, self.progress = bn_mode, progress
+        self.bn_mode, self.progress, self.precision = bn_mode, progress, precision
 
     @classmethod
     def from_args(cls, args, context: Context) -> "ZeroCost":
@@ -100,11 +102,12 @@ class ZeroCost(Evaluator):
                 kept.append(source.fixed(context.seed + 1, args.valid_batches))
             return kept[0]()
 
-        return cls(proxy, batches, context.network, bn_mode=args.bn_mode, progress=context.progress)
+        return cls(proxy, batches, context.network, bn_mode=args.bn_mode, progress=context.progress,
+                   precision=getattr(args, "precision", "fp32"))
 
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "proxy": self.proxy.name, "higher_is_better": self.proxy.higher_is_better,
-                "bn_mode": self.bn_mode}
+                "bn_mode": self.bn_mode, **({"precision": self.precision} if self.precision != "fp32" else {})}
 
     def shardable(self, genotypes: Sequence[Hashable]) -> bool:
         return not self.proxy.population  # tenas, vote rank the candidates against each other
@@ -118,7 +121,8 @@ class ZeroCost(Evaluator):
             for g in tqdm(genotypes, desc="zero-cost", disable=not self.progress, leave=False):
                 start = time.perf_counter()
                 model = self.network(g)
-                measured.append([self.proxy.measure(model, b, bn_mode=self.bn_mode) for b in batches])
+                with autocast(self._device(batches), self.precision):
+                    measured.append([self.proxy.measure(model, b, bn_mode=self.bn_mode) for b in batches])
                 seconds.append(time.perf_counter() - start)
             per_batch = [self.proxy.combine([m[k] for m in measured]) for k in range(len(batches))]
             records = [self._record(g, [per_batch[k][i] for k in range(len(batches))], seconds[i])
@@ -131,11 +135,16 @@ class ZeroCost(Evaluator):
         for g in tqdm(genotypes, desc="zero-cost", disable=not self.progress, leave=False):
             start = time.perf_counter()
             model = self.network(g)
-            values = [self.proxy(model, b, bn_mode=self.bn_mode) for b in batches]
+            with autocast(self._device(batches), self.precision):
+                values = [self.proxy(model, b, bn_mode=self.bn_mode) for b in batches]
             records.append(self._record(g, values, time.perf_counter() - start))
             if on_record is not None:
                 on_record(records[-1])
         return records
+
+    @staticmethod
+    def _device(batches: list[Batch]) -> torch.device:
+        return batches[0][0].device if batches else torch.device("cpu")
 
     def _record(self, genotype: Hashable, values: list[float], seconds: float) -> Record:
         total = float(sum(values))

@@ -31,16 +31,22 @@ def register(proxy: AnyProxy) -> AnyProxy:
 get = _REGISTRY.get
 names = _REGISTRY.names
 
+# bf16 verdicts: Zero-Cost-PT on NB201, fp32 against bf16, seeds 0-3 (docs/results.md, "CPU speed").
 register(Proxy("nwot", nwot, higher_is_better=True, needs_labels=False, bn="batch",
-               dtype=torch.float64, passes="1 forward"))
+               dtype=torch.float64, passes="1 forward", bf16_reliable=True))
 register(Proxy("synflow", synflow, higher_is_better=True, needs_data=False, needs_labels=False,
-               bn="bypass", dtype=torch.float64, passes="1 forward + 1 backward (batch 1)"))
+               bn="bypass", dtype=torch.float64, passes="1 forward + 1 backward (batch 1)",
+               bf16_why="it computes in float64 on purpose (path sums of the full-size networks overflow lower "
+                        "precisions), so bf16 would not apply"))
 register(Proxy("grad_norm", grad_norm, needs_labels=True, passes="1 forward + 1 backward"))
-register(Proxy("snip", snip, needs_labels=True, passes="1 forward + 1 backward"))
+register(Proxy("snip", snip, needs_labels=True, passes="1 forward + 1 backward",
+               bf16_why="its Zero-Cost-PT decisions on NB201 differed from fp32's in 2 of 4 seeds (measured)"))
 register(Proxy("grasp", grasp, needs_labels=True,
                passes="2 forwards + 2 backwards + 1 double backward"))
 register(Proxy("fisher", fisher, needs_labels=True, passes="1 forward + 1 backward"))
-register(Proxy("jacob_cov", jacob_cov, passes="1 forward + 1 backward (input gradient)"))
+register(Proxy("jacob_cov", jacob_cov, passes="1 forward + 1 backward (input gradient)",
+               bf16_why="its Zero-Cost-PT decisions on NB201 differed from fp32's in 2 of 4 seeds and the "
+                        "genotype in 2 (measured)"))
 register(Proxy("zen", zen, needs_data=False, bn="train",
                passes="2 forwards per repeat (4 repeats), no backward"))
 register(Proxy("ntk_cond", ntk_cond, higher_is_better=False, dtype=torch.float64,

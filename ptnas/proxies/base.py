@@ -50,6 +50,8 @@ class Proxy:
         "bypass" (BN removed, synflow) or "none" (the result does not depend on BN).
     dtype: precision the proxy computes in.
     passes: what one call costs, e.g. "1 forward", "1 forward + 1 backward".
+    bf16_reliable / bf16_why: whether `--precision bf16` (autocast, ptnas.precision) may score with it, set
+        from measured agreement with fp32 (docs/results.md, "CPU speed"); when not, one line saying why.
     """
 
     name: str
@@ -60,6 +62,8 @@ class Proxy:
     bn: str = "batch"
     dtype: torch.dtype = torch.float32
     passes: str = "1 forward"
+    bf16_reliable: bool = False
+    bf16_why: str = "its decisions under bf16 were not measured against fp32"
 
     population: ClassVar[bool] = False
 
@@ -125,6 +129,14 @@ class PopulationProxy:
     @property
     def dtype(self) -> torch.dtype:
         return torch.float64 if any(p.dtype == torch.float64 for p in self.parts) else torch.float32
+
+    @property
+    def bf16_reliable(self) -> bool:
+        return all(p.bf16_reliable for p in self.parts)
+
+    @property
+    def bf16_why(self) -> str:
+        return next((f"its part {p.name}: {p.bf16_why}" for p in self.parts if not p.bf16_reliable), "")
 
     def __call__(self, model: nn.Module, batch: Batch, bn_mode: str = "train") -> float:
         raise PopulationOnlyError(

@@ -5,6 +5,7 @@ labelled minibatch.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ptnas.proxies.base import Batch
@@ -12,4 +13,5 @@ from ptnas.proxies.gradients import loss_gradients
 
 
 def grad_norm(model: nn.Module, batch: Batch) -> float:
-    return sum(g.norm().item() for _, g in loss_gradients(model, batch) if g is not None)
+    norms = [g.norm() for _, g in loss_gradients(model, batch) if g is not None]
+    return sum(torch.stack(norms).tolist()) if norms else 0.0  # one host transfer, summed as before

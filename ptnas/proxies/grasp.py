@@ -21,4 +21,5 @@ def grasp(model: nn.Module, batch: Batch) -> float:
         return 0.0  # no weight takes part in the loss
     layers = [layer for layer, _ in pairs]
     hg = torch.autograd.grad(z, [layer.weight for layer in layers], allow_unused=True)
-    return sum(-(layer.weight.detach() * h).sum().item() for layer, h in zip(layers, hg) if h is not None)
+    parts = [(layer.weight.detach() * h).sum() for layer, h in zip(layers, hg) if h is not None]
+    return sum(-v for v in torch.stack(parts).tolist()) if parts else 0.0  # one host transfer, summed as before

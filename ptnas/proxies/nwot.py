@@ -1,7 +1,10 @@
 """NASWOT (Mellor et al., "Neural Architecture Search without Training", ICML 2021).
 
-Every ReLU's input is binarised per sample (c = 1 where > 0); K = Σ_ReLUs c cᵀ + (1 − c)(1 − c)ᵀ,
-accumulated in float64 (computed exactly from one 0/1 matmul per ReLU); the score is log|det K| (slogdet).
+Every ReLU's input is binarised per sample (c = 1 where > 0); K = Σ_ReLUs c cᵀ + (1 − c)(1 − c)ᵀ and the
+score is log|det K| (slogdet, float64). With G = Σ c cᵀ (integer counts), s = diag(G) (each sample's
+count of active units) and D the total number of units, K = 2G − s·1ᵀ − 1·sᵀ + D: one integer Gram
+matrix per ReLU is all a hook computes (an int8 × int8 → int32 product on CPU, exact; a float32 product
+of 0/1 values elsewhere, exact while a ReLU has fewer than 2^24 units), summed in int64, so K is exact.
 
 Which activations count: the input of every `nn.ReLU` / `nn.ReLU6` module that actually runs, once
 per call. This is not what the Zero-Cost-PT reference code does: it hooks every module whose type
@@ -18,17 +21,36 @@ from torch import nn
 from ptnas.proxies.base import Batch, forward_with_hooks
 
 
+def codes(x: torch.Tensor) -> torch.Tensor:
+    """(n, units) 0/1 codes of x > 0 as int8, units in memory order (a channels_last input is not copied:
+    the order of the units does not change c cᵀ)."""
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        x = x.permute(0, 2, 3, 1)
+    return (x.detach().reshape(x.shape[0], -1) > 0).view(torch.int8)
+
+
+def gram(c: torch.Tensor) -> torch.Tensor:
+    """c cᵀ of 0/1 int8 codes, exactly, as integers (int32 on CPU, float32 holding integers elsewhere).
+    torch._int_mm on CPU returns wrong values for a single unit (torch 2.14), so narrow layers take the float path."""
+    if c.device.type == "cpu" and c.shape[1] >= 16:
+        return torch._int_mm(c, c.t())
+    with torch.autocast(c.device.type, enabled=False):
+        f = c.to(torch.float32)
+        return f @ f.t()
+
+
 def nwot(model: nn.Module, batch: Batch) -> float:
     x = batch[0]
     n = x.shape[0]
-    K = torch.zeros(n, n, dtype=torch.float64, device=x.device)
+    G = torch.zeros(n, n, dtype=torch.int64, device=x.device)
+    units = [0]
 
     def hook(module, inputs):
-        # c cᵀ + (1 − c)(1 − c)ᵀ = D − s·1ᵀ − 1·sᵀ + 2 c cᵀ with s the row sums: one matmul. The 0/1
-        # matmul is exact in float32 (integer partial sums stay below 2^24), K accumulates in float64.
-        c = (inputs[0].detach().reshape(n, -1) > 0).to(torch.float32)
-        s = c.sum(1, dtype=torch.float64)
-        K.add_(2.0 * (c @ c.t()).to(torch.float64) - s[:, None] - s[None, :] + c.shape[1])
+        c = codes(inputs[0])
+        G.add_(gram(c).to(torch.int64))
+        units[0] += c.shape[1]
 
     forward_with_hooks(model, x, hook, (nn.ReLU, nn.ReLU6), pre=True)
+    s = G.diagonal()
+    K = (2 * G - s[:, None] - s[None, :] + units[0]).to(torch.float64)
     return torch.linalg.slogdet(K)[1].item()

@@ -5,6 +5,7 @@ cross-entropy on one labelled minibatch.
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ptnas.proxies.base import Batch
@@ -12,5 +13,5 @@ from ptnas.proxies.gradients import loss_gradients
 
 
 def snip(model: nn.Module, batch: Batch) -> float:
-    return sum((layer.weight.detach() * g).abs().sum().item()
-               for layer, g in loss_gradients(model, batch) if g is not None)
+    parts = [(layer.weight.detach() * g).abs().sum() for layer, g in loss_gradients(model, batch) if g is not None]
+    return sum(torch.stack(parts).tolist()) if parts else 0.0  # one host transfer, summed as before

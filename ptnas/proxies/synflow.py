@@ -25,5 +25,5 @@ def synflow(model: nn.Module, batch: Batch) -> float:
         layer.weight.requires_grad_(True)
     ones = torch.ones((1, *batch[0].shape[1:]), dtype=torch.float64, device=batch[0].device)
     net(ones).sum().backward()
-    return sum((layer.weight * layer.weight.grad).abs().sum().item()
-               for layer in layers if layer.weight.grad is not None)
+    parts = [(layer.weight * layer.weight.grad).abs().sum() for layer in layers if layer.weight.grad is not None]
+    return sum(torch.stack(parts).tolist()) if parts else 0.0  # one host transfer, summed as before

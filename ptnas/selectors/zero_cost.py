@@ -19,6 +19,7 @@ from typing import Callable, ContextManager, Hashable, Iterable, Iterator, Seque
 
 from tqdm import tqdm
 
+from ptnas.precision import autocast
 from ptnas.proxies import AnyProxy, Batch
 from ptnas.selectors.base import OpScores, SearchContext, Selector, discretized
 from ptnas.supernet import EdgeId, Supernet
@@ -31,19 +32,21 @@ class _ZeroCost(Selector):
     replayable = True
 
     def __init__(self, proxy: AnyProxy, batches: Streams, bn_mode: str = "eval", progress: bool = False,
-                 on_parts: PartsSink | None = None):
+                 on_parts: PartsSink | None = None, precision: str = "fp32"):
         """proxy: the scoring function S. batches: one batch per scoring pass, from `batches(i)`, a fresh
         endless stream for proposal i (so a proposal depends only on its index), or from one endless
         stream shared by every proposal.
         bn_mode: BatchNorm mode while scoring; eval (default, as search.py) or train.
         on_parts: called with {stage, proposal, pass, key, parts, value} for every candidate of a
-        population proxy's scoring pass (the raw parts behind each combined score)."""
+        population proxy's scoring pass (the raw parts behind each combined score).
+        precision: fp32 (default) or bf16, the autocast every scoring forward runs under (ptnas.precision)."""
         self.proxy = proxy
         self.streams = batches if callable(batches) and not hasattr(batches, "__next__") else None
         self.batches = None if self.streams is not None else batches
         self.bn_mode = bn_mode
         self.progress = progress
         self.on_parts = on_parts
+        self.precision = precision
         self._proposal = 0
         self._passes = 0
 
@@ -56,7 +59,7 @@ class _ZeroCost(Selector):
 
         args, source = context.args, context.sources[0]
         return cls(proxies.get(args.proxy), lambda i: source.stream(proposal_seed(args.seed, i)), bn_mode=args.bn_mode,
-                   progress=True, on_parts=context.extra.get("on_parts"))
+                   progress=True, on_parts=context.extra.get("on_parts"), precision=getattr(args, "precision", "fp32"))
 
     def skip_pass(self) -> None:
         next(self.batches)
@@ -74,7 +77,7 @@ class _ZeroCost(Selector):
         measured = {}
         candidates = list(candidates)
         for key, setup in tqdm(candidates, desc=f"{stage} scores", disable=not self.progress, leave=False):
-            with setup():
+            with setup(), autocast(batch[0].device, self.precision):
                 measured[key] = self.proxy.measure(net, batch, bn_mode=self.bn_mode)
         scores = dict(zip(measured, self.proxy.combine(list(measured.values()))))
         if self.on_parts is not None and self.proxy.population:

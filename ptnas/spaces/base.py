@@ -30,6 +30,9 @@ class SearchSpace:
     with a one-line help that says what the flag means here.
     `supernet_options` names the keyword options of `supernet()` beyond size (e.g. DARTS'
     `include_none`), so a CLI can tell which of its option flags apply to a space.
+    `channels_last`: whether this space's supernet and networks run in channels_last memory format
+    (measured faster on CPU for every space here, docs/results.md "CPU speed"); `place(model, device)` is
+    where the search and the evaluators apply it. Values are those of NCHW within float rounding.
     `search_size` holds the supernet's default size keywords; `supernet()` and `network()` take the
     same size keywords, so `network(g, **search_size)` is a candidate at the supernet's size (what
     validation stages build), while `network(g)` uses the space's standalone defaults.
@@ -40,6 +43,12 @@ class SearchSpace:
     size_flags: dict[str, tuple[str, str]] = {}
     search_size: dict[str, int] = {}
     supernet_options: tuple[str, ...] = ()
+    channels_last: bool = False
+
+    def place(self, model: nn.Module, device: torch.device | str = "cpu") -> nn.Module:
+        """`model` on `device`, in this space's memory format (channels_last where `channels_last`)."""
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        return model.to(device, memory_format=fmt)
 
     def supernet(self, num_classes: int = 10, **size: Any) -> Supernet:
         raise NotImplementedError

@@ -156,6 +156,7 @@ class MacroSpace(SearchSpace):
     ops = ops.OPS
     size_flags = {"init_channels": ("C", "stem width C; the stages have 2C, 4C, 8C channels (default 32, the benchmark's)")}
     search_size = {"C": STEM}
+    channels_last = True  # fp32 forward 1.4× supernet, 1.8× network faster on CPU (benchmarks/search_speed.py)
     supernet_options = ("prefix_cache",)
 
     def supernet(self, num_classes: int = 10, C: int = STEM, prefix_cache: bool = True) -> MacroSupernet:

@@ -175,6 +175,7 @@ class NB201Space(SearchSpace):
         "layers": ("N", "cells per stage (default 5)"),
     }
     search_size = {"C": 16, "N": 5}
+    channels_last = True  # fp32 forward 2.0× supernet, 2.1× network faster on CPU (benchmarks/search_speed.py)
 
     def supernet(self, num_classes: int = 10, **size) -> NB201Supernet:
         return NB201Supernet(num_classes=num_classes, **size)

@@ -120,6 +120,8 @@ def test_search_on_real_cifar10_images(tmp_path):
     (["--init-channels", "100000000"], "C=100000000, N=1 in the nb201 space gives a supernet of about"),
     (["--space", "darts", "--init-channels", "0", "--layers", "2"], "C (--init-channels) must be a positive integer"),
     (["--space", "macro", "--layers", "-1", "--init-channels", "-4"], "--layers does not apply to the macro space"),
+    (["--precision", "bf16", "--proxy", "synflow"], "--precision bf16 is refused for --proxy synflow: it computes in float64"),
+    (["--precision", "fp16"], "argument --precision: invalid choice: 'fp16'"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:

@@ -96,3 +96,35 @@ def test_unknown_proxy_and_bn_mode_are_clear_errors(tiny_nb201, batch):
         proxies.get("nwt")
     with pytest.raises(ValueError, match="unknown BN mode 'test'"):
         proxies.get("nwot")(tiny_nb201, batch, bn_mode="test")
+
+
+def _nwot_float64_reference(model: nn.Module, x: torch.Tensor) -> float:
+    """nwot as first written: K accumulated in float64, one (1 − c)(1 − c)ᵀ term per ReLU."""
+    K = torch.zeros(x.shape[0], x.shape[0], dtype=torch.float64)
+
+    def hook(module, inputs):
+        c = (inputs[0].reshape(x.shape[0], -1) > 0).to(torch.float64)
+        K.add_(c @ c.t() + (1 - c) @ (1 - c).t())
+
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    return torch.linalg.slogdet(K)[1].item()
+
+
+@pytest.mark.parametrize("n", [7, 16])
+def test_nwot_integer_kernel_equals_the_float64_kernel(n):
+    torch.manual_seed(0)
+    net = NB201Supernet(C=4, N=1).eval()
+    x = torch.randn(n, 3, 32, 32)
+    assert proxies.get("nwot")(net, (x, None), bn_mode="eval") == _nwot_float64_reference(net, x)
+
+
+@pytest.mark.parametrize("units", [1, 2, 15, 16, 100])
+def test_nwot_gram_matrix_is_exact_at_every_width(units):
+    from ptnas.proxies.nwot import gram
+
+    c = (torch.randn(9, units, generator=torch.Generator().manual_seed(units)) > 0).view(torch.int8)
+    assert torch.equal(gram(c).to(torch.int64), c.to(torch.int64) @ c.to(torch.int64).t())
