@@ -59,3 +59,13 @@ def zero_cost_validation(proxy, batches, build, seed: int = 0, bn_mode: str = "e
         return build(g)
 
     return ZeroCost(proxies.get(proxy) if isinstance(proxy, str) else proxy, batches, network, bn_mode=bn_mode)
+
+
+def one_line_exit_2(capsys, main, argv) -> str:
+    """Run a program's `main(argv)` expecting a user error: exit code 2 and one stderr line, no traceback."""
+    with pytest.raises(SystemExit) as e:
+        main([str(a) for a in argv])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err, err
+    return err

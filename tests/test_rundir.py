@@ -8,6 +8,7 @@ import pytest
 from ptnas.cli import search
 from ptnas.rundir import RunDir, RunDirError
 from ptnas.train_final import cli as train_cli
+from tests.conftest import one_line_exit_2
 
 GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
@@ -38,15 +39,6 @@ def test_a_run_dir_in_a_read_only_directory_is_refused(read_only):
         RunDir(read_only / "run")
     with pytest.raises(RunDirError, match=rf"run dir {read_only} is not writable"):
         RunDir(read_only)
-
-
-def one_line_exit_2(capsys, main, argv) -> str:
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in argv])
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def test_search_and_train_final_report_it_in_one_line(tmp_path, capsys):

@@ -8,6 +8,7 @@ import pytest
 
 from ptnas.cli import config, correlate, search
 from ptnas.train_final import cli as train_cli
+from tests.conftest import one_line_exit_2
 
 GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
@@ -16,15 +17,6 @@ def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
-
-
-def one_line_exit_2(capsys, main, argv) -> str:
-    with pytest.raises(SystemExit) as e:
-        main([str(a) for a in argv])
-    assert e.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 # ---- search.py ----------------------------------------------------------------------------------
