@@ -60,7 +60,7 @@ DEFAULT_TRAIN_EPOCHS = 50
 # Flags that only the trained-supernet selectors read (their defaults are None/False, so a use is visible).
 TRAINED_ONLY = ("epochs", "supernet", "fix_alpha", "second_order", "steps_per_epoch", "eval_batches")
 # Flags that only the supernet selectors read (defaults None, resolved later).
-SELECTOR_ONLY = ("selector", "order", "proposals")
+SELECTOR_ONLY = ("selector", "order", "proposals", "replicas")
 # What must match between a checkpoint and the run that resumes it or loads it.
 RESUME_KEYS = ("space", "size", "options", "num_classes", "dataset", "data", "batch_size", "train_portion",
                "steps_per_epoch", "eval_batches")
@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     z.add_argument("--precision", default="fp32", choices=precision.CHOICES,
                    help="arithmetic of zero-cost scoring: fp32 (default) or bf16 autocast (CPU AMX / CUDA tensor cores); "
                         "refused for proxies whose decisions change under bf16 (docs/command-line.md)")
+    z.add_argument("--replicas", type=int, default=0,
+                   help="candidates of a scoring pass measured in one forward, for proxies that can (nwot, jacob_cov, "
+                        "fisher, linear_regions): 0 = auto (all of a pass on CUDA, chunked to fit memory; 1 on CPU, "
+                        "where it was measured not to pay), 1 = one forward per candidate")
     t = p.add_argument_group("supernet training, bilevel DARTS (darts-alpha, darts-pt)")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"training epochs (default {TRAIN_EPOCHS['nb201']} on nb201, {DEFAULT_TRAIN_EPOCHS} elsewhere)")
@@ -211,6 +215,7 @@ def _check_args(args: argparse.Namespace) -> None:
     for flag in ("valid_batches", "batch_size"):
         _at_least(args, flag, 1)
     _at_least(args, "workers", 0)
+    _at_least(args, "replicas", 0)
     for flag, low in (("proposals", 1), ("epochs", 1), ("steps_per_epoch", 1), ("eval_batches", 1), ("tune_epochs", 0)):
         if getattr(args, flag) is not None:
             _at_least(args, flag, low)

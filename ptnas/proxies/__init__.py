@@ -7,16 +7,16 @@ import torch
 
 from ptnas.proxies.base import (BN_MODES, AnyProxy, Batch, PopulationOnlyError, PopulationProxy, Proxy,
                                 preserved, score_population)
-from ptnas.proxies.fisher import fisher
+from ptnas.proxies.fisher import fisher, fisher_replicas
 from ptnas.proxies.flops import flops
 from ptnas.proxies.grad_norm import grad_norm
 from ptnas.proxies.grasp import grasp
-from ptnas.proxies.jacob_cov import jacob_cov
-from ptnas.proxies.nwot import nwot
+from ptnas.proxies.jacob_cov import jacob_cov, jacob_cov_replicas
+from ptnas.proxies.nwot import nwot, nwot_replicas
 from ptnas.proxies.params import params
 from ptnas.proxies.snip import snip
 from ptnas.proxies.synflow import synflow
-from ptnas.proxies.tenas import linear_regions, ntk_cond, rank_sum
+from ptnas.proxies.tenas import linear_regions, linear_regions_replicas, ntk_cond, rank_sum
 from ptnas.proxies.vote import pairwise_majority
 from ptnas.proxies.zen import zen
 from ptnas.registry import Registry
@@ -33,7 +33,7 @@ names = _REGISTRY.names
 
 # bf16 verdicts: Zero-Cost-PT on NB201, fp32 against bf16, seeds 0-3 (docs/results.md, "CPU speed").
 register(Proxy("nwot", nwot, higher_is_better=True, needs_labels=False, bn="batch",
-               dtype=torch.float64, passes="1 forward", bf16_reliable=True))
+               dtype=torch.float64, passes="1 forward", bf16_reliable=True, per_replica=nwot_replicas))
 register(Proxy("synflow", synflow, higher_is_better=True, needs_data=False, needs_labels=False,
                bn="bypass", dtype=torch.float64, passes="1 forward + 1 backward (batch 1)",
                bf16_why="it computes in float64 on purpose (path sums of the full-size networks overflow lower "
@@ -43,15 +43,15 @@ register(Proxy("snip", snip, needs_labels=True, passes="1 forward + 1 backward",
                bf16_why="its Zero-Cost-PT decisions on NB201 differed from fp32's in 2 of 4 seeds (measured)"))
 register(Proxy("grasp", grasp, needs_labels=True,
                passes="2 forwards + 2 backwards + 1 double backward"))
-register(Proxy("fisher", fisher, needs_labels=True, passes="1 forward + 1 backward"))
+register(Proxy("fisher", fisher, needs_labels=True, passes="1 forward + 1 backward", per_replica=fisher_replicas))
 register(Proxy("jacob_cov", jacob_cov, passes="1 forward + 1 backward (input gradient)",
                bf16_why="its Zero-Cost-PT decisions on NB201 differed from fp32's in 2 of 4 seeds and the "
-                        "genotype in 2 (measured)"))
+                        "genotype in 2 (measured)", per_replica=jacob_cov_replicas))
 register(Proxy("zen", zen, needs_data=False, bn="train",
                passes="2 forwards per repeat (4 repeats), no backward"))
 register(Proxy("ntk_cond", ntk_cond, higher_is_better=False, dtype=torch.float64,
                passes="1 forward + 16 backwards (first 16 samples)"))
-register(Proxy("linear_regions", linear_regions, passes="1 forward"))
+register(Proxy("linear_regions", linear_regions, passes="1 forward", per_replica=linear_regions_replicas))
 register(Proxy("params", params, needs_data=False, bn="none", passes="1 forward (batch 1)"))
 register(Proxy("flops", flops, needs_data=False, bn="none", passes="1 forward (batch 1)"))
 register(PopulationProxy("tenas", (get("ntk_cond"), get("linear_regions")), rank_sum,

@@ -50,6 +50,10 @@ class Proxy:
         "bypass" (BN removed, synflow) or "none" (the result does not depend on BN).
     dtype: precision the proxy computes in.
     passes: what one call costs, e.g. "1 forward", "1 forward + 1 backward".
+    per_replica: `per_replica(model, batch, k) -> [score per replica]`, the same score for each of the k
+        replicas of one forward of a replicated supernet (ptnas/supernet/replicas.py), for a proxy whose
+        per-replica value can be read off that one forward (per-sample codes, input or activation
+        gradients); None where it cannot (gradients of shared weights, own inputs, batch-1 copies).
     bf16_reliable / bf16_why: whether `--precision bf16` (autocast, ptnas.precision) may score with it, set
         from measured agreement with fp32 (docs/results.md, "CPU speed"); when not, one line saying why.
     """
@@ -64,6 +68,7 @@ class Proxy:
     passes: str = "1 forward"
     bf16_reliable: bool = False
     bf16_why: str = "its decisions under bf16 were not measured against fp32"
+    per_replica: Callable[[nn.Module, Batch, int], list[float]] | None = None
 
     population: ClassVar[bool] = False
 
@@ -81,11 +86,25 @@ class Proxy:
         with preserved(model):
             model.train(bn_mode == "train")
             value = float(self.fn(model, batch))
+        return self._finite(value, model)
+
+    def _finite(self, value: float, model: nn.Module) -> float:
         if not math.isfinite(value):
             warnings.warn(f"proxy {self.name} gave {value} on {type(model).__name__}; "
-                          "recorded as NaN (ranked worst)", RuntimeWarning, stacklevel=2)
+                          "recorded as NaN (ranked worst)", RuntimeWarning, stacklevel=3)
             return math.nan
         return value
+
+    def measure_replicas(self, model: nn.Module, batch: Batch, k: int, bn_mode: str = "train") -> list[dict[str, float]]:
+        """`measure()` of each of the k replicas of a replicated supernet, from one forward on `tile(x, k)`."""
+        if self.per_replica is None:
+            raise TypeError(f"proxy {self.name} cannot score replicas of one forward; measure each candidate")
+        if bn_mode not in BN_MODES:
+            raise ValueError(f"unknown BN mode {bn_mode!r}; choose from: {', '.join(BN_MODES)}")
+        with preserved(model):
+            model.train(bn_mode == "train")
+            values = [float(v) for v in self.per_replica(model, batch, k)]
+        return [{self.name: self._finite(v, model)} for v in values]
 
     def measure(self, model: nn.Module, batch: Batch, bn_mode: str = "train") -> dict[str, float]:
         """The raw values this proxy's score is made of, for one model: here `{name: score}`."""

@@ -5,6 +5,7 @@ J = ∂(Σ_c f(x)_c)/∂x, one row per sample (flattened input gradient); Σ_J =
 those rows (float64); S = −Σ_i [log(λ_i + k) + 1/(λ_i + k)] over the eigenvalues λ of Σ_J (eigvalsh:
 it is symmetric), k = 1e-5. Higher is better: the score peaks when rows are uncorrelated (all λ = 1).
 A zero-variance row makes the correlation undefined: the score is then NaN (flagged, ranked worst).
+`jacob_cov_replicas` scores the replicas of a replicated supernet forward (ptnas/supernet/replicas.py).
 """
 from __future__ import annotations
 
@@ -14,15 +15,24 @@ import torch
 from torch import nn
 
 from ptnas.proxies.base import Batch
+from ptnas.supernet.replicas import tile
 
 K = 1e-5
 
 
 def jacob_cov(model: nn.Module, batch: Batch) -> float:
-    x = batch[0].detach().clone().requires_grad_(True)
+    return jacob_cov_replicas(model, batch, 1)[0]
+
+
+def jacob_cov_replicas(model: nn.Module, batch: Batch, k: int) -> list[float]:
+    """jacob_cov of each of the k replicas of a forward on `tile(x, k)`: a replica's outputs depend only on
+    its own rows, so one input gradient holds every replica's Jacobian."""
+    n = batch[0].shape[0]
+    x = tile(batch[0], k).detach().clone().requires_grad_(True)
     y = model(x)
     (jacobian,) = torch.autograd.grad(y, x, grad_outputs=torch.ones_like(y))
-    return jacobian_score(jacobian.reshape(x.shape[0], -1))
+    rows = jacobian.reshape(k, n, -1)
+    return [jacobian_score(rows[r]) for r in range(k)]
 
 
 def jacobian_score(rows: torch.Tensor) -> float:

@@ -12,6 +12,9 @@ name contains "ReLU", so a `ReLUConvBN` wrapper adds its input's codes a second 
 inner ReLU), and an NB201 op removed from the supernet is still run on a zeroed input, so its ReLUs
 add constant all-zero codes. Here a removed op is not executed and contributes no codes, and wrapper
 modules contribute nothing of their own, so K (and the score) differs from the reference's.
+
+`nwot_replicas` scores the K replicas of a replicated supernet forward (ptnas/supernet/replicas.py) at
+once: each block of n rows a hook sees adds its Gram matrix to its own replica's K.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import torch
 from torch import nn
 
 from ptnas.proxies.base import Batch, forward_with_hooks
+from ptnas.supernet.replicas import owners, tile
 
 
 def codes(x: torch.Tensor) -> torch.Tensor:
@@ -30,27 +34,43 @@ def codes(x: torch.Tensor) -> torch.Tensor:
 
 
 def gram(c: torch.Tensor) -> torch.Tensor:
-    """c cᵀ of 0/1 int8 codes, exactly, as integers (int32 on CPU, float32 holding integers elsewhere).
-    torch._int_mm on CPU returns wrong values for a single unit (torch 2.14), so narrow layers take the float path."""
-    if c.device.type == "cpu" and c.shape[1] >= 16:
-        return torch._int_mm(c, c.t())
+    """c cᵀ of (..., n, units) 0/1 int8 codes, exactly, as integers (int32 on CPU, float32 holding integers
+    elsewhere); a leading dimension holds independent blocks. torch._int_mm on CPU returns wrong values for
+    a single unit (torch 2.14), so narrow layers take the float path."""
+    if c.device.type == "cpu" and c.shape[-1] >= 16:
+        if c.dim() == 2:
+            return torch._int_mm(c, c.t())
+        return torch.stack([torch._int_mm(b, b.t()) for b in c])
     with torch.autocast(c.device.type, enabled=False):
         f = c.to(torch.float32)
-        return f @ f.t()
+        return f @ f.transpose(-1, -2)
 
 
 def nwot(model: nn.Module, batch: Batch) -> float:
+    return nwot_replicas(model, batch, 1)[0]
+
+
+def nwot_replicas(model: nn.Module, batch: Batch, k: int) -> list[float]:
+    """nwot of each of the k replicas of a forward on `tile(x, k)` (one plain forward when k = 1)."""
     x = batch[0]
     n = x.shape[0]
-    G = torch.zeros(n, n, dtype=torch.int64, device=x.device)
-    units = [0]
+    G = torch.zeros(k, n, n, dtype=torch.int64, device=x.device)
+    units = [0] * k
 
     def hook(module, inputs):
         c = codes(inputs[0])
-        G.add_(gram(c).to(torch.int64))
-        units[0] += c.shape[1]
+        who = owners(c.shape[0])
+        blocks = gram(c.view(len(who), n, c.shape[1])).to(torch.int64)
+        if who == tuple(range(k)):
+            G.add_(blocks)
+        else:  # some replicas only, or blocks to skip (-1)
+            live = [j for j, r in enumerate(who) if r >= 0]
+            G[[who[j] for j in live]] += blocks[live]
+        for r in who:
+            if r >= 0:
+                units[r] += c.shape[1]
 
-    forward_with_hooks(model, x, hook, (nn.ReLU, nn.ReLU6), pre=True)
-    s = G.diagonal()
-    K = (2 * G - s[:, None] - s[None, :] + units[0]).to(torch.float64)
-    return torch.linalg.slogdet(K)[1].item()
+    forward_with_hooks(model, tile(x, k), hook, (nn.ReLU, nn.ReLU6), pre=True)
+    s = G.diagonal(dim1=1, dim2=2)
+    K = (2 * G - s[:, :, None] - s[:, None, :] + torch.tensor(units, device=x.device)[:, None, None]).to(torch.float64)
+    return torch.linalg.slogdet(K)[1].tolist()

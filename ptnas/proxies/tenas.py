@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ptnas.proxies.base import Batch, Proxy, forward_with_hooks
+from ptnas.supernet.replicas import owners, tile
 
 NTK_SAMPLES = 16  # TE-NAS's batch size for the NTK (prune_tenas.py, --batch_size 16)
 
@@ -50,17 +51,24 @@ def ntk_cond(model: nn.Module, batch: Batch) -> float:
 
 
 def linear_regions(model: nn.Module, batch: Batch) -> float:
-    x = batch[0]
-    patterns: list[torch.Tensor] = []
+    return linear_regions_replicas(model, batch, 1)[0]
+
+
+def linear_regions_replicas(model: nn.Module, batch: Batch, k: int) -> list[float]:
+    """linear_regions of each of the k replicas of a forward on `tile(x, k)` (ptnas/supernet/replicas.py)."""
+    n = batch[0].shape[0]
+    patterns: list[list[torch.Tensor]] = [[] for _ in range(k)]
 
     def record(module, inputs, output):
         if inputs[0].dim() == 4:
-            patterns.append((output > 0).reshape(x.shape[0], -1))
+            codes = (output > 0).reshape(output.shape[0], -1)
+            for j, r in enumerate(owners(output.shape[0])):
+                if r >= 0:
+                    patterns[r].append(codes[j * n:(j + 1) * n])
 
-    forward_with_hooks(model, x, record, nn.ReLU)
-    if not patterns:
-        return 1.0  # no ReLU: the network is one linear region
-    return float(torch.unique(torch.cat(patterns, dim=1), dim=0).shape[0])
+    forward_with_hooks(model, tile(batch[0], k), record, nn.ReLU)
+    # no ReLU: the network is one linear region
+    return [float(torch.unique(torch.cat(p, dim=1), dim=0).shape[0]) if p else 1.0 for p in patterns]
 
 
 def dense_ranks(values: list[float], higher_is_better: bool) -> list[int]:

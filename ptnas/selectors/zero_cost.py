@@ -12,17 +12,26 @@ A scoring pass is a population: every candidate (perturbation) is measured on th
 then `proxy.combine` turns the measurements into scores, so population proxies (TE-NAS's rank sum,
 the pairwise vote) rank the candidates of one pass against each other, and per-model proxies pass
 through unchanged. For population proxies, `on_parts(record)` receives every candidate's raw parts.
+
+Replicas: a proxy (or population part) with `per_replica` measures up to `replicas` candidates in one
+forward of the batch tiled that many times (ptnas/supernet/replicas.py), with the same scores as one
+forward per candidate up to the kernels' rounding; other parts measure candidate by candidate.
+`replicas=0` (auto) puts every candidate of a pass in one forward on CUDA, halving the chunk when
+memory runs out, and keeps one forward per candidate on CPU, where batching was measured not to pay
+(docs/results.md, "Replicated scoring").
 """
 from __future__ import annotations
 
 from typing import Callable, ContextManager, Hashable, Iterable, Iterator, Sequence, Union
 
+import torch
 from tqdm import tqdm
 
 from ptnas.precision import autocast
 from ptnas.proxies import AnyProxy, Batch
 from ptnas.selectors.base import OpScores, SearchContext, Selector, discretized
 from ptnas.supernet import EdgeId, Supernet
+from ptnas.supernet.replicas import replicated
 
 PartsSink = Callable[[dict], None]
 Streams = Union[Iterator[Batch], Callable[[int], Iterator[Batch]]]
@@ -32,14 +41,17 @@ class _ZeroCost(Selector):
     replayable = True
 
     def __init__(self, proxy: AnyProxy, batches: Streams, bn_mode: str = "eval", progress: bool = False,
-                 on_parts: PartsSink | None = None, precision: str = "fp32"):
+                 on_parts: PartsSink | None = None, precision: str = "fp32", replicas: int = 0):
         """proxy: the scoring function S. batches: one batch per scoring pass, from `batches(i)`, a fresh
         endless stream for proposal i (so a proposal depends only on its index), or from one endless
         stream shared by every proposal.
         bn_mode: BatchNorm mode while scoring; eval (default, as search.py) or train.
         on_parts: called with {stage, proposal, pass, key, parts, value} for every candidate of a
         population proxy's scoring pass (the raw parts behind each combined score).
-        precision: fp32 (default) or bf16, the autocast every scoring forward runs under (ptnas.precision)."""
+        precision: fp32 (default) or bf16, the autocast every scoring forward runs under (ptnas.precision).
+        replicas: candidates measured per forward by proxies that can (see the module docstring); 0 = auto."""
+        if not isinstance(replicas, int) or replicas < 0:
+            raise ValueError(f"replicas must be an integer >= 0 (0 = auto), got {replicas!r}")
         self.proxy = proxy
         self.streams = batches if callable(batches) and not hasattr(batches, "__next__") else None
         self.batches = None if self.streams is not None else batches
@@ -47,6 +59,7 @@ class _ZeroCost(Selector):
         self.progress = progress
         self.on_parts = on_parts
         self.precision = precision
+        self.replicas = replicas
         self._proposal = 0
         self._passes = 0
 
@@ -59,7 +72,8 @@ class _ZeroCost(Selector):
 
         args, source = context.args, context.sources[0]
         return cls(proxies.get(args.proxy), lambda i: source.stream(proposal_seed(args.seed, i)), bn_mode=args.bn_mode,
-                   progress=True, on_parts=context.extra.get("on_parts"), precision=getattr(args, "precision", "fp32"))
+                   progress=True, on_parts=context.extra.get("on_parts"), precision=getattr(args, "precision", "fp32"),
+                   replicas=getattr(args, "replicas", 0))
 
     def skip_pass(self) -> None:
         next(self.batches)
@@ -74,11 +88,9 @@ class _ZeroCost(Selector):
                       candidates: Iterable[tuple[Hashable, Callable[[], ContextManager]]]) -> dict:
         """Measure every candidate (key, context that sets it up) on one batch, then combine."""
         batch = next(self.batches)
-        measured = {}
         candidates = list(candidates)
-        for key, setup in tqdm(candidates, desc=f"{stage} scores", disable=not self.progress, leave=False):
-            with setup(), autocast(batch[0].device, self.precision):
-                measured[key] = self.proxy.measure(net, batch, bn_mode=self.bn_mode)
+        with tqdm(total=len(candidates), desc=f"{stage} scores", disable=not self.progress, leave=False) as bar:
+            measured = self._measure(net, batch, candidates, bar)
         scores = dict(zip(measured, self.proxy.combine(list(measured.values()))))
         if self.on_parts is not None and self.proxy.population:
             for key, parts in measured.items():
@@ -87,6 +99,44 @@ class _ZeroCost(Selector):
                                "parts": parts, "value": scores[key]})
         self._passes += 1
         return scores
+
+    def _measure(self, net: Supernet, batch, candidates: list, bar: tqdm) -> dict:
+        """Every candidate's parts on `batch`: replicated where a part can be, one forward each otherwise."""
+        device = batch[0].device
+        k = self.replicas or (len(candidates) if device.type == "cuda" else 1)
+        parts = self.proxy.parts
+        if k <= 1 or not any(p.per_replica for p in parts):
+            measured = {}
+            for key, setup in candidates:
+                with setup(), autocast(device, self.precision):
+                    measured[key] = self.proxy.measure(net, batch, bn_mode=self.bn_mode)
+                bar.update()
+            return measured
+        measured = {key: {} for key, _ in candidates}
+        bar.total = len(candidates) * len(parts)
+        for part in parts:
+            done = 0
+            while done < len(candidates):
+                chunk = candidates[done:done + (k if part.per_replica else 1)]
+                try:
+                    if part.per_replica:
+                        with replicated(net, [setup for _, setup in chunk], batch[0].shape[0], device), \
+                                autocast(device, self.precision):
+                            rows = part.measure_replicas(net, batch, len(chunk), bn_mode=self.bn_mode)
+                    else:
+                        with chunk[0][1](), autocast(device, self.precision):
+                            rows = [part.measure(net, batch, bn_mode=self.bn_mode)]
+                except torch.cuda.OutOfMemoryError:
+                    if len(chunk) == 1:
+                        raise
+                    k = max(1, len(chunk) // 2)  # chunk to fit memory
+                    torch.cuda.empty_cache()
+                    continue
+                for (key, _), row in zip(chunk, rows):
+                    measured[key].update(row)
+                done += len(chunk)
+                bar.update(len(chunk))
+        return measured
 
     def score_edges(self, net: Supernet, edges: Sequence[EdgeId]) -> dict[EdgeId, float]:
         return self._scoring_pass(net, "topology", ((e, lambda e=e: net.perturb_edge(e)) for e in edges))

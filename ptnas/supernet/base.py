@@ -22,7 +22,13 @@ class Supernet(nn.Module):
     MixedOp weights follow the design: w = softmax(α_e) over all of e's ops, ops removed by a
     perturbation get weight 0 and are not executed, the rest are not renormalised; a decided edge
     runs only its op, with weight 1.
+
+    Inside `replicas.replicated(net, setups, n)` a forward runs K decision states at once (one per
+    block of n rows); `edge_weights()` then returns the merged per-replica weights.
     """
+
+    edge_off_is_zero = True  # a switched-off edge adds nothing (False: it passes its input through)
+    _replica_weights = None  # set by replicas.replicated for the duration of its block
 
     def __init__(self, edge_ops: dict[EdgeId, Sequence[str]]):
         super().__init__()
@@ -165,7 +171,10 @@ class Supernet(nn.Module):
         return [p for p in self.parameters() if id(p) not in arch]
 
     def edge_weights(self) -> dict[EdgeId, list[tuple[str, torch.Tensor | None]] | None]:
-        """Per edge, the (op, weight) pairs to run; None for an edge that is removed or pruned."""
+        """Per edge, the (op, weight) pairs to run; None for an edge that is removed or pruned (inside a
+        replicated forward: the replicas' merged weights, ptnas/supernet/replicas.py)."""
+        if self._replica_weights is not None:
+            return self._replica_weights
         out: dict[EdgeId, list[tuple[str, torch.Tensor | None]] | None] = {}
         for e, ops in self._edge_ops.items():
             if e in self._pruned or e in self._switched_off:

@@ -304,8 +304,11 @@ class ChainSupernet(Supernet):
 
     Subclasses build `stem`, `head` and one block per edge (in `edges()` order); a block is called as
     `block(h, weights)` with that edge's `(op, weight)` pairs, or None when the edge is switched off.
-    `prefix_cache=True` reuses unchanged leading blocks across forwards (see the module docstring).
+    `prefix_cache=True` reuses unchanged leading blocks across forwards (see the module docstring); a
+    replicated forward (ptnas/supernet/replicas.py) does not use it.
     """
+
+    edge_off_is_zero = False  # a switched-off block passes its input through
 
     def __init__(self, edge_ops: dict[EdgeId, Sequence[str]], stem: nn.Module, blocks: Sequence[nn.Module],
                  head: nn.Module, prefix_cache: bool = True):
@@ -323,7 +326,8 @@ class ChainSupernet(Supernet):
         for e, block in zip(self.edges(), self.blocks):
             stages.append(Stage(block, _bind(block, weights[e]), weights[e]))
         # nn.DataParallel replicas share this object across threads: they never use it.
-        return self.head(self.prefix_cache.run(x, stages, allowed=not getattr(self, "_is_replica", False)))
+        allowed = not getattr(self, "_is_replica", False) and self._replica_weights is None
+        return self.head(self.prefix_cache.run(x, stages, allowed=allowed))
 
 
 def _bind(block: nn.Module, weights) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -6,6 +6,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from ptnas.supernet.replicas import ReplicaEdge
+
 
 class MixedOp(nn.Module):
     """Output = Σ over the alive ops o of w_o · op_o(x).
@@ -13,13 +15,17 @@ class MixedOp(nn.Module):
     The op set and its weights come from the supernet at each call (`weights` lists only the alive
     ops, as `(name, w)` pairs), so one decision can drive the MixedOps of many cells and a removed op
     is never executed. `w=None` means weight 1 (a decided edge): the op's output is used as is.
+    In a replicated forward (ptnas/supernet/replicas.py) `weights` is a `ReplicaEdge` that runs each op
+    on the rows of the replicas where it is alive.
     """
 
     def __init__(self, ops: dict[str, nn.Module]):
         super().__init__()
         self.ops = nn.ModuleDict(ops)
 
-    def forward(self, x: torch.Tensor, weights: Sequence[tuple[str, torch.Tensor | None]]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, weights: Sequence[tuple[str, torch.Tensor | None]] | ReplicaEdge) -> torch.Tensor:
+        if isinstance(weights, ReplicaEdge):
+            return weights.run(self.ops, x)
         out = None
         for name, w in weights:
             y = self.ops[name](x)

@@ -73,6 +73,19 @@ def test_same_seed_and_config_give_the_same_genotype_and_scores(tmp_path):
     assert values(a) != values(c)
 
 
+def test_replicated_scoring_gives_the_search_the_same_decisions(tmp_path):
+    """--replicas 4 (global-op-iter passes of 30, 24, ... candidates in chunks of 4) against one forward
+    per candidate: the same genotype, and every score equal up to rounding."""
+    a = run(tmp_path, "--order", "global-op-iter", "--replicas", "1", name="a")
+    b = run(tmp_path, "--order", "global-op-iter", "--replicas", "4", name="b")
+    assert (a / "genotype.txt").read_text() == (b / "genotype.txt").read_text()
+    scores = lambda d: [(r["proposal"], r["step"], r["edge"], r["op"], r["value"])  # noqa: E731
+                        for r in records(d) if r["kind"] == "score"]
+    assert len(scores(a)) == len(scores(b)) > 30
+    for x, y in zip(scores(a), scores(b)):
+        assert x[:4] == y[:4] and y[4] == pytest.approx(x[4], rel=1e-6)
+
+
 def test_yaml_config_sets_defaults_and_the_command_line_overrides_them(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("proposals: 1\nvalid-batches: 1\nbn_mode: train\norder: global-op-iter\n")
@@ -122,6 +135,8 @@ def test_search_on_real_cifar10_images(tmp_path):
     (["--space", "macro", "--layers", "-1", "--init-channels", "-4"], "--layers does not apply to the macro space"),
     (["--precision", "bf16", "--proxy", "synflow"], "--precision bf16 is refused for --proxy synflow: it computes in float64"),
     (["--precision", "fp16"], "argument --precision: invalid choice: 'fp16'"),
+    (["--replicas", "-2"], "--replicas must be at least 0, got -2"),
+    (["--replicas", "1.5"], "argument --replicas: invalid int value: '1.5'"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:
