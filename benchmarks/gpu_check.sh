@@ -4,8 +4,10 @@
 #   bash benchmarks/gpu_check.sh                  # CUDA, the sizes below
 #   GPU_CHECK_TINY=1 bash benchmarks/gpu_check.sh # CPU at tiny sizes: tests the script itself, says nothing of speed
 #
-# Rows: NB201 Zero-Cost-PT (nwot, batch 256, N=1) with the random and global-op-iter orders against the floor (the
-# same number of plain supernet forwards, benchmarks/search_speed.py); one DARTS Zero-Cost-PT proposal; a few steps of
+# Rows: NB201 Zero-Cost-PT (nwot, batch 256, N=1) with the random and global-op-iter orders, batched (--replicas 0)
+# and unbatched (--replicas 1), against the floor (the same number of plain supernet forwards,
+# benchmarks/search_speed.py); replicated scoring passes per space (benchmarks/replicas_speed.py); one DARTS
+# Zero-Cost-PT proposal; a few steps of
 # train_final with AMP, channels_last and EMA, killed after its first epoch and resumed; a tiny darts-pt search.
 # Every figure is wall seconds of the command shown; the run dirs are under $OUT (default a temporary folder).
 set -uo pipefail
@@ -34,12 +36,21 @@ timed() {  # timed NAME COMMAND...: runs it, adds a row with its wall seconds (o
   return $rc
 }
 SEARCH=("$PY" search.py --space nb201 $NB --batch-size $BATCH --proposals 1 --proxy nwot --device $DEV --force)
-timed nb201-zcpt-random "${SEARCH[@]}" --order random --out "$OUT/nb201-random"
-timed nb201-zcpt-global-op-iter "${SEARCH[@]}" --order global-op-iter --out "$OUT/nb201-goi"
+# --replicas 0 (auto: a whole scoring pass per forward on CUDA) against --replicas 1 (a forward per candidate).
+for order in random global-op-iter; do
+  timed "nb201-zcpt-$order-batched" "${SEARCH[@]}" --order $order --replicas 0 --out "$OUT/nb201-$order-b"
+  timed "nb201-zcpt-$order-unbatched" "${SEARCH[@]}" --order $order --replicas 1 --out "$OUT/nb201-$order-u"
+  same=$(cmp -s "$OUT/nb201-$order-b/genotype.txt" "$OUT/nb201-$order-u/genotype.txt" && echo yes || echo NO)
+  row "  same genotype batched/unbatched ($order)" "$same" "cmp genotype.txt"
+done
 # The floor: seconds of one plain supernet forward (fp32, channels_last) times the forwards of each order.
 "$PY" benchmarks/search_speed.py "${FLOOR_SIZE[@]}" --batch-size $BATCH --repeats 3 --device $DEV >"$OUT/floor.log" 2>&1
 FLOOR=$(awk '$1 == "nb201" && $2 == "supernet" {print $7}' "$OUT/floor.log")
 row "floor: one supernet forward (C=16, N=5)" "${FLOOR:-?}" "x 30 (random) or 105 (global-op-iter) forwards per proposal; fp32 channels_last; benchmarks/search_speed.py --space nb201 --batch-size $BATCH"
+# One scoring pass per space, replicated in chunks of 8 and 32 and all at once, against a forward per candidate.
+"$PY" benchmarks/replicas_speed.py $([[ "${GPU_CHECK_TINY:-0}" == 1 ]] && echo --tiny) --space nb201 darts \
+  --device $DEV --batch-size $BATCH --chunks 8 32 0 --repeats 1 >"$OUT/replicas.log" 2>&1 \
+  || row "replicas_speed" "FAILED" "log $OUT/replicas.log"
 timed darts-zcpt-1-proposal "$PY" search.py --space darts $DARTS --batch-size $DBATCH --proposals 1 --proxy nwot \
   --order random --device $DEV --force --out "$OUT/darts"
 GENO='|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|'
@@ -64,3 +75,4 @@ timed darts-pt-tiny "$PY" search.py --space nb201 --init-channels 4 --layers 1 -
 echo "gpu_check ($DEV$([[ "${GPU_CHECK_TINY:-0}" == 1 ]] && echo ', tiny sizes'); logs and run dirs in $OUT)"
 printf '%-44s %8s  %s\n' "check" "seconds" "command"
 printf '%s\n' "${ROWS[@]}"
+echo; cat "$OUT/replicas.log"

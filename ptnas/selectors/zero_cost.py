@@ -60,6 +60,7 @@ class _ZeroCost(Selector):
         self.on_parts = on_parts
         self.precision = precision
         self.replicas = replicas
+        self._fits: int | None = None  # the largest chunk known to fit in memory (auto, CUDA)
         self._proposal = 0
         self._passes = 0
 
@@ -103,7 +104,7 @@ class _ZeroCost(Selector):
     def _measure(self, net: Supernet, batch, candidates: list, bar: tqdm) -> dict:
         """Every candidate's parts on `batch`: replicated where a part can be, one forward each otherwise."""
         device = batch[0].device
-        k = self.replicas or (len(candidates) if device.type == "cuda" else 1)
+        k = min(self.replicas or (len(candidates) if device.type == "cuda" else 1), self._fits or len(candidates))
         parts = self.proxy.parts
         if k <= 1 or not any(p.per_replica for p in parts):
             measured = {}
@@ -129,7 +130,7 @@ class _ZeroCost(Selector):
                 except torch.cuda.OutOfMemoryError:
                     if len(chunk) == 1:
                         raise
-                    k = max(1, len(chunk) // 2)  # chunk to fit memory
+                    k = self._fits = max(1, len(chunk) // 2)  # chunk to fit memory, remembered for later passes
                     torch.cuda.empty_cache()
                     continue
                 for (key, _), row in zip(chunk, rows):

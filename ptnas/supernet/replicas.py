@@ -89,8 +89,12 @@ def _merge(net, states: list[dict], n: int, device: torch.device) -> dict:
     """Per edge: None if it is off in every replica, the common (op, w) list if every replica has the
     same one, else a ReplicaEdge. An op alive in at least half the replicas runs on every row (the
     others' rows discarded), which costs less than gathering and scattering rows; one alive in fewer
-    runs on its replicas' rows only."""
+    runs on its replicas' rows only. Weights are compared by value, read in one transfer."""
     k = len(states)
+    tensors = [w for s in states for ws in s.values() if ws is not None for _, w in ws if w is not None]
+    values = iter(torch.stack(tensors).tolist() if tensors else [])
+    value = [{e: None if ws is None else [(o, None if w is None else next(values)) for o, w in ws]
+              for e, ws in s.items()} for s in states]  # the same shape as states, floats for tensors
     merged = {}
     for e in net.edges():
         per = [s[e] for s in states]
@@ -100,7 +104,7 @@ def _merge(net, states: list[dict], n: int, device: torch.device) -> dict:
         if any(p is None for p in per) and not net.edge_off_is_zero:
             raise ValueError(f"edge {e!r} is switched off in some replicas only; {type(net).__name__} passes a "
                              "switched-off edge's input through, which a replicated forward cannot mix")
-        if all(p is not None and _same(p, per[0]) for p in per):
+        if all(v[e] == value[0][e] for v in value):
             merged[e] = per[0]
             continue
         entries = []
@@ -108,17 +112,16 @@ def _merge(net, states: list[dict], n: int, device: torch.device) -> dict:
             weight = {r: dict(p)[op] for r, p in enumerate(per) if p is not None and op in dict(p)}
             if not weight:
                 continue
+            seen = {dict(value[r][e])[op] for r in weight}
             dense = 2 * len(weight) >= k
             who = tuple(r if r in weight else -1 for r in range(k)) if dense else tuple(weight)
-            alive = list(weight.values())
-            if all(w is None for w in alive):
+            if seen == {None}:
                 scale = None
-            elif all(w is not None for w in alive) and all(torch.equal(w, alive[0]) for w in alive):
-                scale = alive[0]
+            elif len(seen) == 1:
+                scale = next(iter(weight.values()))  # one weight for every row the op runs on
             else:
-                one = next(w for w in alive if w is not None).new_ones(())
-                scale = torch.stack([one if weight.get(r) is None else weight[r] for r in who])
-                scale = scale.repeat_interleave(n)
+                one = next(w for w in weight.values() if w is not None).new_ones(())
+                scale = torch.stack([one if weight.get(r) is None else weight[r] for r in who]).repeat_interleave(n)
             rows = None if dense else torch.cat([torch.arange(r * n, (r + 1) * n, device=device) for r in who])
             dead = None
             if dense and len(weight) < k:
@@ -126,12 +129,6 @@ def _merge(net, states: list[dict], n: int, device: torch.device) -> dict:
             entries.append((op, rows, who, scale, dead))
         merged[e] = ReplicaEdge(entries)
     return merged
-
-
-def _same(a: list, b: list) -> bool:
-    return len(a) == len(b) and all(
-        oa == ob and ((wa is None and wb is None) or (wa is not None and wb is not None and torch.equal(wa, wb)))
-        for (oa, wa), (ob, wb) in zip(a, b))
 
 
 def _batchnorm_per_replica(bn: nn.modules.batchnorm._BatchNorm, n: int) -> Callable:

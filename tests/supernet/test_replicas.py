@@ -207,3 +207,24 @@ def test_chain_spaces_refuse_an_edge_switched_off_in_some_replicas_only():
 def test_replicas_must_be_a_non_negative_integer():
     with pytest.raises(ValueError, match="replicas must be an integer >= 0"):
         ZeroCostPT(proxies.get("nwot"), fixed(a_batch()), replicas=-1)
+
+
+def test_a_chunk_that_runs_out_of_memory_is_halved_and_the_size_remembered():
+    from ptnas.proxies.nwot import nwot, nwot_replicas
+
+    tried = []
+
+    def fits_three(model, batch, k):
+        tried.append(k)
+        if k > 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (test: more than 3 replicas)")
+        return nwot_replicas(model, batch, k)
+
+    proxy = proxies.Proxy("nwot3", nwot, per_replica=fits_three)
+    net = make("nb201")
+    edges = net.undecided()[:2]  # 10 candidates
+    selector = ZeroCostPT(proxy, fixed(a_batch()), bn_mode="eval", replicas=8)
+    got = selector.score_ops(net, edges)
+    assert tried[:3] == [8, 4, 2] and set(tried[3:]) == {2} and selector._fits == 2
+    want = pass_scores(ZeroCostPT, proxies.get("nwot"), net, 1, "eval", edges)
+    assert_same_scores({k: v for k, v in got.items()}, want)
