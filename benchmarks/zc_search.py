@@ -54,7 +54,7 @@ def timed_search(args: argparse.Namespace, space_name: str, supernet_kwargs: dic
         torch.set_num_threads(args.threads)
     device = resolve(args.device)
     space = spaces.get(space_name)
-    source = data.BatchSource(data.search_dataset(args.dataset, args.data), args.batch_size, device)
+    source = data.BatchSource(data.search_pool(args.dataset, args.data), args.batch_size, device)
     torch.manual_seed(0)
     net = space.place(space.supernet(num_classes=10, **supernet_kwargs), device)
     counts = {"supernet": 0, "standalone": 0}

@@ -400,7 +400,7 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path)
         splits = data.search_splits(args.dataset, args.data, args.train_portion, args.download)
         sources = tuple(data.BatchSource(s, args.batch_size, device, args.workers) for s in splits)
     else:
-        pool = data.search_dataset(args.dataset, args.data, args.train_portion, args.download)
+        pool = data.search_pool(args.dataset, args.data, args.train_portion, args.download)
         sources = (data.BatchSource(pool, args.batch_size, device, args.workers),)
     trainer = None
     if trained and supernet_state is None:

@@ -1,7 +1,9 @@
 """Datasets by name and the search splits of the training set, as DARTS, DARTS-PT and ZC-PT use them.
 
 `search_dataset(name, data_dir)` returns the training pool a zero-cost search draws its minibatches
-from: the first `train_portion` of the training set with crop + flip (CIFAR) or the synthetic images.
+from: the first `train_portion` of the training set with crop + flip (CIFAR) or the synthetic images;
+`search_pool(name, data_dir)` is the same pool decoded once into memory, drawn and augmented on the device
+(what search.py and the zero-cost evaluator use).
 `search_splits(name, data_dir)` returns that pool and the rest of the training set: bilevel DARTS
 trains the weights on the first and α on the second, which is also DARTS-PT's validation split.
 """
@@ -14,6 +16,7 @@ from torchvision.datasets import ImageFolder
 
 from ptnas.data.batches import BatchSource
 from ptnas.data.cifar import DataError, DataNotFoundError, cifar, cifar_transform
+from ptnas.data.decoded import DecodedImages, decoded
 from ptnas.data.imagenet import imagenet, imagenet_splits, imagenet_transform
 from ptnas.data.synthetic import synthetic_cifar10
 
@@ -33,6 +36,16 @@ def search_dataset(name: str, data_dir: str | Path = "data", train_portion: floa
                    download: bool = False) -> Dataset:
     """The pool of training images a search scores on: the first `train_portion` of the train split."""
     return first_portion(_train_set(name, data_dir, download), train_portion)
+
+
+def search_pool(name: str, data_dir: str | Path = "data", train_portion: float = 0.5,
+                download: bool = False) -> DecodedImages:
+    """`search_dataset`'s images decoded once (ptnas/data/decoded.py): a `BatchSource` over it draws and
+    augments (crop + flip) on its device instead of decoding every batch in a DataLoader."""
+    _check(name)
+    if not 0 < train_portion <= 1:
+        raise ValueError(f"train_portion must be in (0, 1], got {train_portion}")
+    return decoded(name, data_dir, download=download, portion=(0.0, train_portion))
 
 
 def search_splits(name: str, data_dir: str | Path = "data", train_portion: float = 0.5,
@@ -86,5 +99,5 @@ def _check(name: str) -> None:
 
 
 __all__ = ["BatchSource", "DataError", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "imagenet", "imagenet_splits",
-           "imagenet_transform", "names", "num_classes", "rest_of", "search_dataset", "search_splits",
+           "imagenet_transform", "names", "num_classes", "rest_of", "search_dataset", "search_pool", "search_splits",
            "synthetic_cifar10"]

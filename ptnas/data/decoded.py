@@ -1,4 +1,5 @@
-"""Images decoded once and kept in memory, augmented on the device: the data of short trainings.
+"""Images decoded once and kept in memory, augmented on the device: the data of short trainings and of
+zero-cost searches (`data.search_pool`).
 
 A candidate trained for a few epochs (the shortreg and FEAR evaluators) would spend most of its time
 decoding JPEGs through a DataLoader. `DecodedImages` reads a split once into one uint8 tensor

@@ -98,10 +98,11 @@ class Context:
 
     @cached_property
     def search_pool(self):
-        """The search's training portion with crop + flip (what zero-cost scoring draws batches from)."""
+        """The search's training portion, decoded once, augmented (crop + flip) where it is drawn: what
+        zero-cost scoring draws batches from."""
         from ptnas import data
 
-        return data.search_dataset(self.dataset, self.data_dir, self.train_portion, self.download)
+        return data.search_pool(self.dataset, self.data_dir, self.train_portion, self.download)
 
     @cached_property
     def decoded_splits(self):

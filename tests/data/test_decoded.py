@@ -70,3 +70,24 @@ def test_an_epoch_is_a_shuffled_pass_in_full_batches_fixed_by_seed_and_epoch():
     assert seen != [int(v) for _, yb in data.epoch(3, seed=0, epoch=1) for v in yb]
     for xb, yb in data.epoch(3, seed=0, epoch=0):
         assert torch.equal(xb[:, 0, 0, 0], yb.float())  # images travel with their labels
+
+
+def test_a_batch_source_over_the_decoded_search_pool_draws_its_epochs_reproducibly(tmp_path):
+    """search.py's pool: the search half decoded once; a stream walks its epochs (seed, 0), (seed, 1), ...,
+    the same for a seed whatever else used the global RNG, and batches the pool's own pixels, augmented."""
+    from ptnas.data import BatchSource, search_pool
+
+    root = image_folder(tmp_path)
+    pool = search_pool("cifar10", root, 0.5)
+    assert len(pool) == 30 and pool.augment and pool.labels.tolist() == decoded("cifar10", root, portion=(0, 0.5)).labels.tolist()
+    source = BatchSource(pool, 8)
+    torch.manual_seed(1)
+    first = list(source.take(seed=4, count=5))  # 3 full batches per epoch: epochs 0 and 1
+    torch.rand(50)
+    again = list(source.take(seed=4, count=5))
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(first, again))
+    want = [b for epoch in (0, 1) for b in pool.epoch(8, seed=4, epoch=epoch)][:5]
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(first, want))
+    assert not torch.equal(next(source.stream(seed=5))[0], first[0][0])
+    x = first[0][0]
+    assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32 and abs(float(x.mean())) < 0.5  # normalised
