@@ -61,15 +61,13 @@ def gaussian_init(net: nn.Module, g: torch.Generator) -> None:
 def pre_pooling_features(net: nn.Module, x: torch.Tensor, track_bn: bool) -> tuple[torch.Tensor, float]:
     """(input of the last global average pooling, Σ_BN log σ̄ of this forward pass if track_bn)."""
     captured: list[torch.Tensor] = []
-    log_sigma = [0.0]
+    variances: list[torch.Tensor] = []  # read to the host once, after the forward
 
     def grab(module, inputs):
         captured.append(inputs[0])
 
     def bn_sigma(module, inputs):
-        mean_var = inputs[0].transpose(0, 1).flatten(1).var(dim=1, unbiased=True).mean().item()
-        if mean_var > 0:  # a BN fed only zeros (an op after a `none` edge) passes no signal: skipped
-            log_sigma[0] += 0.5 * math.log(mean_var)
+        variances.append(inputs[0].transpose(0, 1).flatten(1).var(dim=1, unbiased=True).mean())
 
     handles = [m.register_forward_pre_hook(grab) for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
     if track_bn:
@@ -80,4 +78,6 @@ def pre_pooling_features(net: nn.Module, x: torch.Tensor, track_bn: bool) -> tup
     finally:
         for h in handles:
             h.remove()
-    return (captured[-1] if captured else out), log_sigma[0]
+    # a BN fed only zeros (an op after a `none` edge) passes no signal: skipped
+    log_sigma = sum((0.5 * math.log(v) for v in torch.stack(variances).tolist() if v > 0), 0.0) if variances else 0.0
+    return (captured[-1] if captured else out), log_sigma
