@@ -8,6 +8,7 @@ gives the largest score difference between the two and peak memory (CUDA's max_m
 CPU the growth of peak RSS, measured in the first setting's order, so read it as an upper bound).
 
     OMP_NUM_THREADS=1 python benchmarks/replicas_speed.py --space nb201 --chunks 5 30
+    OMP_NUM_THREADS=1 python benchmarks/replicas_speed.py --space darts --edges 2 --chunks 7 14 --repeats 1
     python benchmarks/replicas_speed.py --space nb201 darts --device cuda --batch-size 256 --chunks 8 32 0
     python benchmarks/replicas_speed.py --tiny      # every space at tiny size: checks the script itself
 
@@ -46,11 +47,11 @@ def peak_bytes(device: torch.device) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def one_pass(net, batch, proxy: str, replicas: int, device: torch.device) -> tuple[float, dict]:
+def one_pass(net, batch, proxy: str, replicas: int, device: torch.device, edges: int | None) -> tuple[float, dict]:
     selector = ZeroCostPT(proxies.get(proxy), iter(lambda: batch, None), bn_mode="eval", replicas=replicas)
     sync(device)
     start = time.perf_counter()
-    scores = selector.score_ops(net, net.undecided())
+    scores = selector.score_ops(net, net.undecided()[:edges])
     sync(device)
     return time.perf_counter() - start, scores
 
@@ -62,6 +63,7 @@ def main(argv=None) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--chunks", type=int, nargs="+", default=[5, 0], help="replica chunk sizes K to time (0 = auto)")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--edges", type=int, default=None, help="score only the first EDGES edges (default all)")
     p.add_argument("--device", default="auto")
     p.add_argument("--tiny", action="store_true", help="tiny supernets, one repeat: checks the script")
     args = p.parse_args(argv)
@@ -79,7 +81,7 @@ def main(argv=None) -> None:
         x = torch.randn(args.batch_size, 3, 32, 32, device=device)
         batch = (x, torch.randint(0, 10, (args.batch_size,), device=device))
         settings = [1] + list(args.chunks)
-        one_pass(net, batch, args.proxy, 1, device)  # warm-up
+        one_pass(net, batch, args.proxy, 1, device, args.edges)  # warm-up
         times = {k: [] for k in settings}
         scores = {}
         peaks = {}
@@ -88,7 +90,7 @@ def main(argv=None) -> None:
                 if device.type == "cuda":
                     torch.cuda.reset_peak_memory_stats(device)
                 before = peak_bytes(device)
-                seconds, scores[k] = one_pass(net, batch, args.proxy, k, device)
+                seconds, scores[k] = one_pass(net, batch, args.proxy, k, device, args.edges)
                 times[k].append(seconds)
                 peaks[k] = max(peaks.get(k, 0), peak_bytes(device) - (0 if device.type == "cuda" else before))
         base = statistics.median(times[1])
