@@ -19,7 +19,10 @@ class ReLUConvBN(nn.Sequential):
 
 
 class Zero(nn.Module):
-    """The `none` op: zeros of the output shape (x·0 when the shape is unchanged, so NaNs propagate)."""
+    """The `none` op: zeros of the output shape (x·0 when the shape is unchanged, so NaNs propagate).
+    A MixedOp skips it next to other ops (`adds_nothing`): adding its zeros changes no sum."""
+
+    adds_nothing = True
 
     def __init__(self, C_in: int, C_out: int, stride: int):
         super().__init__()

@@ -54,7 +54,10 @@ class MBConv(nn.Module):
 
 
 class ZeroBlock(nn.Module):
-    """The `zero` op: contributes nothing (zeros of the input's shape); the block's shortcut remains."""
+    """The `zero` op: contributes nothing (zeros of the input's shape); the block's shortcut remains.
+    A MixedOp skips it next to other ops (`adds_nothing`)."""
+
+    adds_nothing = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mul(0.0)

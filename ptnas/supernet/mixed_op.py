@@ -14,7 +14,8 @@ class MixedOp(nn.Module):
 
     The op set and its weights come from the supernet at each call (`weights` lists only the alive
     ops, as `(name, w)` pairs), so one decision can drive the MixedOps of many cells and a removed op
-    is never executed. `w=None` means weight 1 (a decided edge): the op's output is used as is.
+    is never executed, nor is a `none` op next to other ops (its zeros change no sum). `w=None` means
+    weight 1 (a decided edge): the op's output is used as is.
     In a replicated forward (ptnas/supernet/replicas.py) `weights` is a `ReplicaEdge` that runs each op
     on the rows of the replicas where it is alive.
     """
@@ -28,10 +29,14 @@ class MixedOp(nn.Module):
             return weights.run(self.ops, x)
         out = None
         for name, w in weights:
-            y = self.ops[name](x)
-            if w is not None:
-                y = w * y
-            out = y if out is None else out + y
+            op = self.ops[name]
+            if len(weights) > 1 and getattr(op, "adds_nothing", False):
+                continue  # zeros (`none`) next to other ops: the sum is the same without them
+            y = op(x)
+            if out is None:
+                out = y if w is None else w * y
+            else:
+                out = out + y if w is None else torch.addcmul(out, w, y)  # out + w·y in one pass
         if out is None:
             raise RuntimeError("MixedOp called with no alive operation")
         return out

@@ -61,28 +61,42 @@ class ReplicaEdge:
         self.entries = entries
 
     def run(self, ops: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
+        """Σ over the entries, as MixedOp sums: a `none` op is skipped where its replicas run other ops."""
         out = None
-        for name, rows, who, scale, dead in self.entries:
+        for i, (name, rows, who, scale, dead) in enumerate(self.entries):
+            if getattr(ops[name], "adds_nothing", False) and self._covered(i):
+                continue
             token = _OWNERS.set(who)
             try:
                 y = ops[name](x if rows is None else x.index_select(0, rows))
             finally:
                 _OWNERS.reset(token)
-            if scale is not None:
-                y = scale.reshape((-1,) + (1,) * (y.dim() - 1)) * y if scale.dim() else scale * y
+            if scale is not None and scale.dim():
+                scale = scale.reshape((-1,) + (1,) * (y.dim() - 1))
             if dead is not None:  # exactly 0, also where a discarded row is not finite
                 y = torch.where(dead.reshape((-1,) + (1,) * (y.dim() - 1)), y.new_zeros(()), y)
-            if rows is None:
-                out = y if out is None else out + y
-            else:
+            if rows is None:  # every row: the arithmetic of MixedOp.forward
                 if out is None:
-                    out = torch.zeros((x.shape[0],) + y.shape[1:], dtype=y.dtype, device=y.device)
-                    if y.dim() == 4 and y.is_contiguous(memory_format=torch.channels_last):
-                        out = out.contiguous(memory_format=torch.channels_last)
-                out = out.index_add(0, rows, y)
+                    out = y if scale is None else scale * y
+                else:
+                    out = out + y if scale is None else torch.addcmul(out, scale, y)
+                continue
+            if out is None:  # some rows: the same arithmetic on those rows, zeros on the others
+                out = torch.zeros((x.shape[0],) + y.shape[1:], dtype=y.dtype, device=y.device)
+                if y.dim() == 4 and y.is_contiguous(memory_format=torch.channels_last):
+                    out = out.contiguous(memory_format=torch.channels_last)
+                out = out.index_copy(0, rows, y if scale is None else scale * y)
+            else:
+                part = out.index_select(0, rows)
+                out = out.index_copy(0, rows, part + y if scale is None else torch.addcmul(part, scale, y))
         if out is None:
             raise RuntimeError("a replicated MixedOp has no op alive in any replica")
         return out
+
+    def _covered(self, i: int) -> bool:
+        """Whether every replica where entry i's op is alive also runs another op of this edge."""
+        others = {r for j, (_, _, who, _, dead) in enumerate(self.entries) if j != i for r in who if r >= 0}
+        return all(r in others for r in self.entries[i][2] if r >= 0)
 
 
 def _merge(net, states: list[dict], n: int, device: torch.device) -> dict:

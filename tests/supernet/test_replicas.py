@@ -3,6 +3,7 @@ what K forwards compute, in every space, BN mode and memory format, for every pr
 replicas and for population proxies; removed ops stay unexecuted; the supernet is left as it was."""
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -44,13 +45,13 @@ def pass_scores(selector_cls, proxy, net, replicas, bn_mode, edges=None, topolog
     return selector.score_ops(net, edges or net.undecided())
 
 
-def assert_same_scores(got: dict, want: dict):
+def assert_same_scores(got: dict, want: dict, rel: float = 1e-5):
     assert got.keys() == want.keys()
     for key in want:
         if math.isnan(want[key]):
             assert math.isnan(got[key]), key
         else:
-            assert got[key] == pytest.approx(want[key], rel=1e-5, abs=1e-6), key
+            assert got[key] == pytest.approx(want[key], rel=rel, abs=1e-6), key
 
 
 @pytest.mark.parametrize("space", list(TINY))
@@ -82,8 +83,11 @@ def test_zc_pt_pass_scores_equal_the_unbatched_pass(space, proxy):
     net = make(space)
     edges = net.undecided()[:3]
     want = pass_scores(ZeroCostPT, proxies.get(proxy), net, 1, "eval", edges)
+    # jacob_cov: the untrained eval-mode supernets' input gradients are ~1e-11 with cancellations, so
+    # summing a gradient in another order (the replicated graph) moves its eigenvalue terms by ~1e-4
+    rel = 1e-3 if proxy == "jacob_cov" else 1e-5
     for replicas in (4, len(want)):  # chunked (the last chunk shorter) and the whole pass at once
-        assert_same_scores(pass_scores(ZeroCostPT, proxies.get(proxy), net, replicas, "eval", edges), want)
+        assert_same_scores(pass_scores(ZeroCostPT, proxies.get(proxy), net, replicas, "eval", edges), want, rel)
 
 
 @pytest.mark.parametrize("space", ["nb201", "darts", "macro"])
@@ -92,7 +96,9 @@ def test_bn_train_mode_normalises_each_replica_on_its_own(space, proxy):
     net = make(space, channels_last=False)
     edges = net.undecided()[:2]
     want = pass_scores(ZeroCostPT, proxies.get(proxy), net, 1, "train", edges)
-    assert_same_scores(pass_scores(ZeroCostPT, proxies.get(proxy), net, 5, "train", edges), want)
+    # BN with batch statistics magnifies the convolutions' rounding (oneDNN picks other kernels for K·n
+    # rows); statistics shared by the replicas would move the scores by far more than 1e-3
+    assert_same_scores(pass_scores(ZeroCostPT, proxies.get(proxy), net, 5, "train", edges), want, rel=1e-3)
 
 
 @pytest.mark.parametrize("space", ["nb201", "darts"])
@@ -112,7 +118,7 @@ def test_population_proxies_mix_replicated_and_per_candidate_parts(space):
     """tenas: linear_regions replicated, ntk_cond per candidate; a population of replicated parts only."""
     net = make(space)
     edges = net.undecided()[:2]
-    both = proxies.PopulationProxy("nwot+jacob_cov", (proxies.get("nwot"), proxies.get("jacob_cov")), rank_sum)
+    both = proxies.PopulationProxy("nwot+regions", (proxies.get("nwot"), proxies.get("linear_regions")), rank_sum)
     for proxy in (proxies.get("tenas"), both):
         want = pass_scores(ZeroCostPT, proxy, net, 1, "eval", edges)
         got = pass_scores(ZeroCostPT, proxy, net, 4, "eval", edges)
@@ -130,53 +136,49 @@ def test_proxies_without_per_replica_values_measure_candidate_by_candidate():
 
 
 def test_an_op_runs_only_on_the_rows_of_the_replicas_where_it_is_alive():
-    """Removed everywhere: not executed. Alive in 1 of 4 replicas: run on that replica's n rows only.
-    Alive in 3 of 4: run on every row, the discarded rows adding exactly nothing even when not finite."""
+    """Removed everywhere: not executed. Alive in 1 of 3 replicas: run on that replica's n rows only.
+    Alive in 3 of 4: run on every row, the discarded rows adding exactly nothing even when not finite.
+    `none` next to other ops: skipped, its zeros change no sum."""
     net = make("nb201", channels_last=False).eval()
     x = a_batch()[0]
     n = x.shape[0]
     e = net.edges()[0]
     ops = net.candidates(e)
-    seen = {o: [] for o in ops}
+    skip, conv1, conv3, pool = (o for o in ops if o != "none")
     cell = next(c for c in net.net.cells if hasattr(c, "edges"))
-    handles = [cell.edges[e].ops[o].register_forward_pre_hook(lambda m, a, o=o: seen[o].append(a[0].shape[0]))
-               for o in ops]
-    setups = [lambda: discretized(net, e, ops[1])] + [lambda o=o: net.perturb(e, o) for o in ops[2:5]]
-    # ops[0] is alive in replicas 1-3 only (the discretized replica runs ops[1] alone); ops[1] in all
-    # 4; ops[2..4] in 2 of 4 each (removed in one perturbed replica and in the discretized one).
-    try:
-        with torch.no_grad(), replicated(net, setups, n) as k:
-            poison = cell.edges[e].ops[ops[0]].register_forward_hook(
-                lambda m, a, out: torch.where(torch.arange(out.shape[0]).reshape(-1, 1, 1, 1) < n,
-                                              torch.full_like(out, math.nan), out))
-            got = net(tile(x, k))
-            poison.remove()
-    finally:
-        for h in handles:
-            h.remove()
-    assert seen[ops[0]] == [k * n] and seen[ops[1]] == [k * n]  # dense: its discarded rows are NaN above
-    assert all(seen[o] == [k * n] for o in ops[2:5])  # alive in exactly half: dense too
-    assert torch.isfinite(got).all()
-    with torch.no_grad():
-        want = []
-        for setup in setups:
-            with setup():
-                want.append(net(x))
-    torch.testing.assert_close(got, torch.cat(want), rtol=1e-5, atol=1e-6)
 
-    setups = [lambda: discretized(net, e, ops[1]), lambda: discretized(net, e, ops[2]),
-              lambda: discretized(net, e, ops[3])]
-    seen = {o: [] for o in ops}
-    handles = [cell.edges[e].ops[o].register_forward_pre_hook(lambda m, a, o=o: seen[o].append(a[0].shape[0]))
-               for o in ops]
-    try:
-        with torch.no_grad(), replicated(net, setups, n) as k:
-            net(tile(x, k))
-    finally:
-        for h in handles:
-            h.remove()
-    assert seen[ops[0]] == [] and seen[ops[4]] == []  # removed in every replica: never executed
-    assert seen[ops[1]] == seen[ops[2]] == seen[ops[3]] == [n]  # alive in 1 of 3: its rows only
+    def run(setups, poison_first_rows_of=None):
+        seen = {o: [] for o in ops}
+        handles = [cell.edges[e].ops[o].register_forward_pre_hook(lambda m, a, o=o: seen[o].append(a[0].shape[0]))
+                   for o in ops]
+        if poison_first_rows_of is not None:  # NaN in replica 0's rows of this op's output
+            handles.append(cell.edges[e].ops[poison_first_rows_of].register_forward_hook(
+                lambda m, a, out: torch.where(torch.arange(out.shape[0]).reshape(-1, 1, 1, 1) < n,
+                                              torch.full_like(out, math.nan), out)))
+        try:
+            with torch.no_grad(), replicated(net, setups, n) as k:
+                got = net(tile(x, k))
+        finally:
+            for h in handles:
+                h.remove()
+        with torch.no_grad():
+            want = []
+            for setup in setups:
+                with setup():
+                    want.append(net(x))
+        torch.testing.assert_close(got, torch.cat(want), rtol=1e-5, atol=1e-6)
+        return seen, k
+
+    # skip, conv3, pool alive in 3 of 4 replicas, conv1 and none in all 4
+    seen, k = run([lambda: net.perturb(e, skip), lambda: net.perturb(e, conv3), lambda: net.perturb(e, pool),
+                   contextlib.nullcontext], poison_first_rows_of=skip)
+    assert seen[skip] == seen[conv1] == seen[conv3] == seen[pool] == [k * n]  # dense (skip: NaN rows discarded)
+    assert seen["none"] == []  # next to other ops in every replica
+    # each replica decides the edge: alive in 1 of 3 replicas, or in none
+    seen, k = run([lambda: discretized(net, e, skip), lambda: discretized(net, e, conv1),
+                   lambda: discretized(net, e, "none")])
+    assert seen[conv3] == seen[pool] == []  # removed in every replica: never executed
+    assert seen[skip] == seen[conv1] == seen["none"] == [n]  # its replica's rows only (none: nothing else there)
 
 
 def test_the_supernet_is_left_as_it_was():
