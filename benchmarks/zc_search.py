@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ptnas import data, proxies, spaces  # noqa: E402
+from ptnas import data, malloc, proxies, spaces  # noqa: E402
 from ptnas.device import resolve  # noqa: E402
 from ptnas.evaluators import ZeroCost  # noqa: E402
 from ptnas.search_log import SearchLog  # noqa: E402
@@ -49,7 +49,9 @@ class TimedSearch:
 def timed_search(args: argparse.Namespace, space_name: str, supernet_kwargs: dict, network_kwargs: dict,
                  ) -> tuple[torch.nn.Module, data.BatchSource, Callable, TimedSearch]:
     """Seed 0, a fresh supernet, one `search` timed alone; returns the supernet, the batch source,
-    the candidate builder and the figures. Every supernet and standalone forward is counted by a pre-hook."""
+    the candidate builder and the figures. Every supernet and standalone forward is counted by a pre-hook.
+    The process's malloc is set as search.py sets it (ptnas/malloc.py)."""
+    malloc.keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve(args.device)

@@ -33,7 +33,7 @@ import torch
 from scipy import stats
 from tqdm import tqdm
 
-from ptnas import __version__, data, device as devices, evaluators, jsonio, proxies, spaces
+from ptnas import __version__, data, device as devices, evaluators, jsonio, malloc, proxies, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import macro_table, nb201_table
@@ -314,6 +314,7 @@ def print_table(rows: list[dict], reference_rows: list[dict] | None, n: int, fil
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    malloc.keep_freed_memory()
     parser = build_parser()
     try:
         args = parse(parser, argv)

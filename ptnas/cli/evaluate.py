@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from ptnas import __version__, data, evaluators, jsonio, proxies, spaces
+from ptnas import __version__, data, evaluators, jsonio, malloc, proxies, spaces
 from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse
 from ptnas.cli.processes import join, settle
 from ptnas.data import DataNotFoundError
@@ -193,6 +193,7 @@ def _row(index: int, r: Record) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    malloc.keep_freed_memory()
     parser = build_parser()
     try:
         args = parse(parser, argv)

@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ptnas import __version__, data, evaluators, jsonio, precision, proxies, selectors, spaces, strategies
+from ptnas import __version__, data, evaluators, jsonio, malloc, precision, proxies, selectors, spaces, strategies
 from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse, saved_flags
 from ptnas.cli.processes import join, settle
 from ptnas.data import DataNotFoundError
@@ -293,6 +293,7 @@ def _bilevel_config(args: argparse.Namespace) -> BilevelConfig:
 
 # ---- the program -------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
+    malloc.keep_freed_memory()
     parser = build_parser()
     try:
         args = _parse(parser, argv)

@@ -241,8 +241,10 @@ USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsErro
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ptnas import malloc
     from ptnas.train_final import trainer  # heavy imports after argument errors are out of the way
 
+    malloc.keep_freed_memory()
     try:
         args, ckpt = resolve(argv)
     except (*USER_ERRORS, ValueError) as e:
