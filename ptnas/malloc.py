@@ -3,10 +3,10 @@
 A CPU forward allocates and frees tensors of a few MiB each, hundreds of times. glibc's defaults give
 the top of the heap back to the kernel whenever more than twice the current mmap threshold is free,
 so the next forward takes the same memory again page by page: on the NB201 Zero-Cost-PT search a third
-of the wall time was the kernel zeroing pages (5.1 of 17.5 s system time). `keep_freed_memory()` lets
-allocations up to 32 MiB come from the heap and keeps up to 512 MiB of free heap (mallopt
-M_MMAP_THRESHOLD / M_TRIM_THRESHOLD): the same search then ran 1.7× faster, with 0.4 s of system time
-and a peak RSS about 10 % higher (docs/results.md, "CPU speed").
+of the wall time was the kernel zeroing pages (4.6–5.0 of 17.4–17.7 s were system time).
+`keep_freed_memory()` lets allocations up to 32 MiB come from the heap and keeps up to 64 MiB of free
+heap (mallopt M_MMAP_THRESHOLD / M_TRIM_THRESHOLD): the same search.py run then took 12.7–13.0 s with
+0.5–0.8 s of system time, its peak RSS within the run-to-run spread (docs/results.md, "CPU speed").
 
 The command-line programs call it once at start. It does nothing where the C library is not glibc, and
 nothing when the user set malloc options of their own (GLIBC_TUNABLES with malloc settings, or
@@ -22,7 +22,7 @@ import sys
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 32 << 20  # glibc's largest allowed value on 64-bit systems
-TRIM_THRESHOLD = 512 << 20
+TRIM_THRESHOLD = 64 << 20
 
 
 def keep_freed_memory() -> bool:

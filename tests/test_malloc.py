@@ -1,6 +1,7 @@
-"""ptnas.malloc: freed activation memory stays in the process, so re-allocating it faults no pages."""
+"""ptnas.malloc: freed activation memory stays in the process, so the next forward faults no pages in."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -9,20 +10,19 @@ import pytest
 SCRIPT = """
 import resource, sys
 import torch
-from ptnas import malloc
+from ptnas import malloc, spaces
 applied = malloc.keep_freed_memory() if sys.argv[1] == "keep" else False
-
-def faults():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-def forward_like():  # 40 activations of 4 MiB allocated, then freed, as a forward does
-    ts = [torch.ones(1 << 20) for _ in range(40)]
-    del ts
-
-forward_like()
-before = faults()
-for _ in range(4):
-    forward_like()
+torch.set_num_threads(1)
+torch.manual_seed(0)
+space = spaces.get("nb201")
+net = space.place(space.supernet(num_classes=10, C=16, N=1).eval())
+x = torch.randn(32, 3, 32, 32)
+faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+with torch.no_grad():
+    net(x)
+    before = faults()
+    for _ in range(5):
+        net(x)
 print(applied, faults() - before)
 """
 
@@ -34,19 +34,16 @@ def run(mode: str, env: dict | None = None) -> tuple[str, int]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc malloc settings: Linux only")
-def test_kept_memory_is_reused_without_page_faults():
+def test_supernet_forwards_reuse_the_kept_memory_instead_of_faulting_it_in():
     applied, kept = run("keep")
     if applied != "True":
         pytest.skip("not a glibc system: the settings do not apply")
     _, plain = run("plain")
-    pages = 4 * 40 * (4 << 20) // 4096  # what re-faulting every page of 4 rounds costs
-    assert plain > pages // 2  # glibc's defaults give the memory back and fault it in again
-    assert kept < pages // 10
+    # measured: about 100,000 page faults in 5 forwards with glibc's defaults, about 2,000 kept
+    assert kept * 10 < plain
 
 
 def test_the_users_own_malloc_settings_win():
-    import os
-
     env = {**os.environ, "GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1"}
     assert run("keep", env)[0] == "False"
     env = {k: v for k, v in os.environ.items() if k != "GLIBC_TUNABLES"}
