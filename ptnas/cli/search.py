@@ -93,9 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="arithmetic of zero-cost scoring: fp32 (default) or bf16 autocast (CPU AMX / CUDA tensor cores); "
                         "refused for proxies whose decisions change under bf16 (docs/command-line.md)")
     z.add_argument("--replicas", type=int, default=0,
-                   help="candidates of a scoring pass measured in one forward, for proxies that can (nwot, jacob_cov, "
-                        "fisher, linear_regions): 0 = auto (all of a pass on CUDA, chunked to fit memory; 1 on CPU, "
-                        "where it was measured not to pay), 1 = one forward per candidate")
+                   help="candidates of a scoring pass measured in one forward (zc-pt, zc-disc with nwot, jacob_cov, "
+                        "fisher or linear_regions; darts-pt's V): 0 = auto (all of a pass on CUDA, chunked to fit "
+                        "memory; 1 on CPU, where it was measured not to pay), 1 = one forward per candidate")
     t = p.add_argument_group("supernet training, bilevel DARTS (darts-alpha, darts-pt)")
     t.add_argument("--epochs", type=int, default=None,
                    help=f"training epochs (default {TRAIN_EPOCHS['nb201']} on nb201, {DEFAULT_TRAIN_EPOCHS} elsewhere)")

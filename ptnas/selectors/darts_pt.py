@@ -9,6 +9,8 @@ fixed) for `tune_epochs` epochs at a constant learning rate (DARTS-PT: 5 epochs 
 Topology step (cell spaces): per node, the edge whose removal leaves the highest accuracy goes,
 until 2 remain; like DARTS-PT, a node is finished before the next fine-tuning.
 Each proposal round starts again from the trained supernet, so rounds differ only by the edge order.
+With `replicas` (search.py --replicas; auto: on CUDA), the perturbations of a pass are evaluated side by
+side, each validation batch tiled once per perturbation (`evaluate_replicas`), with the same V up to rounding.
 """
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from tqdm import tqdm
 from ptnas.data.batches import BatchSource
 from ptnas.selectors.base import OpScores, SearchContext, Selector
 from ptnas.supernet import EdgeId, Supernet
-from ptnas.supernet.training import BilevelTrainer, evaluate
+from ptnas.supernet.replicas import in_chunks
+from ptnas.supernet.training import BilevelTrainer, evaluate, evaluate_replicas
 
 CRITERIA = ("acc", "loss")
 
@@ -48,10 +51,12 @@ class DartsPT(Selector):
         state = context.trained_state or {}
         if tuner.architect is not None and state.get("arch_optimizer") is not None:
             tuner.architect.load_state_dict(state["arch_optimizer"])
-        return cls(valid, args.eval_batches, args.criterion, tuner, args.tune_epochs, seed=args.seed, progress=True)
+        return cls(valid, args.eval_batches, args.criterion, tuner, args.tune_epochs, seed=args.seed, progress=True,
+                   replicas=getattr(args, "replicas", 0))
 
     def __init__(self, valid: BatchSource, eval_batches: int | None = None, criterion: str = "acc",
-                 tuner: BilevelTrainer | None = None, tune_epochs: int = 5, seed: int = 0, progress: bool = False):
+                 tuner: BilevelTrainer | None = None, tune_epochs: int = 5, seed: int = 0, progress: bool = False,
+                 replicas: int = 0):
         if criterion not in CRITERIA:
             raise ValueError(f"unknown DARTS-PT criterion {criterion!r}; choose from: {', '.join(CRITERIA)}")
         if tune_epochs < 0:
@@ -67,6 +72,7 @@ class DartsPT(Selector):
         self.tune_epochs = tune_epochs
         self.seed = seed
         self.progress = progress
+        self.replicas = replicas  # perturbations evaluated per forward; 0 = auto (all on CUDA, 1 on CPU)
         self._trained: dict | None = None
         self._proposal = 0
         self._passes = 0
@@ -82,25 +88,40 @@ class DartsPT(Selector):
 
     def value(self, net: Supernet, seed: int) -> float:
         """V: accuracy (or loss) of the supernet as it stands, on the pass's validation batches."""
-        acc, loss = evaluate(net, self.valid.take(seed, self.eval_batches))
-        return acc if self.criterion == "acc" else loss
+        return self._metric(evaluate(net, self.valid.take(seed, self.eval_batches)))
+
+    def _metric(self, acc_loss: tuple[float, float]) -> float:
+        return acc_loss[0] if self.criterion == "acc" else acc_loss[1]
+
+    def _values(self, net: Supernet, setups: list, desc: str) -> list[float]:
+        """V under each setup (a context that sets up one candidate), on this pass's batches."""
+        seed = self._next_seed()
+        device = next(net.parameters()).device
+        k = self.replicas or (len(setups) if device.type == "cuda" else 1)
+        with tqdm(total=len(setups), desc=desc, disable=not self.progress, leave=False) as bar:
+            if k <= 1:
+                out = []
+                for setup in setups:
+                    with setup():
+                        out.append(self.value(net, seed))
+                    bar.update()
+                return out
+
+            def measure(chunk):
+                rows = evaluate_replicas(net, chunk, self.valid.take(seed, self.eval_batches))
+                bar.update(len(chunk))
+                return [self._metric(r) for r in rows]
+
+            return in_chunks(setups, k, measure)[0]
 
     def score_ops(self, net: Supernet, edges: Sequence[EdgeId]) -> OpScores:
-        seed = self._next_seed()
         pairs = [(e, o) for e in edges for o in net.candidates(e)]
-        out: OpScores = {}
-        for e, o in tqdm(pairs, desc="V(A - (e, o))", disable=not self.progress, leave=False):
-            with net.perturb(e, o):
-                out[(e, o)] = self.value(net, seed)
-        return out
+        values = self._values(net, [lambda e=e, o=o: net.perturb(e, o) for e, o in pairs], "V(A - (e, o))")
+        return dict(zip(pairs, values))
 
     def score_edges(self, net: Supernet, edges: Sequence[EdgeId]) -> dict[EdgeId, float]:
-        seed = self._next_seed()
-        out = {}
-        for e in edges:
-            with net.perturb_edge(e):
-                out[e] = self.value(net, seed)
-        return out
+        values = self._values(net, [lambda e=e: net.perturb_edge(e) for e in edges], "V(A - e)")
+        return dict(zip(edges, values))
 
     def after_decision(self, net: Supernet) -> None:
         """Fine-tune between decisions: not after the last one, nor while a node is half pruned."""

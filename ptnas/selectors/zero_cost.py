@@ -31,7 +31,7 @@ from ptnas.precision import autocast
 from ptnas.proxies import AnyProxy, Batch
 from ptnas.selectors.base import OpScores, SearchContext, Selector, discretized
 from ptnas.supernet import EdgeId, Supernet
-from ptnas.supernet.replicas import replicated
+from ptnas.supernet.replicas import in_chunks, replicated
 
 PartsSink = Callable[[dict], None]
 Streams = Union[Iterator[Batch], Callable[[int], Iterator[Batch]]]
@@ -115,28 +115,29 @@ class _ZeroCost(Selector):
             return measured
         measured = {key: {} for key, _ in candidates}
         bar.total = len(candidates) * len(parts)
-        for part in parts:
-            done = 0
-            while done < len(candidates):
-                chunk = candidates[done:done + (k if part.per_replica else 1)]
-                try:
-                    if part.per_replica:
-                        with replicated(net, [setup for _, setup in chunk], batch[0].shape[0], device), \
-                                autocast(device, self.precision):
-                            rows = part.measure_replicas(net, batch, len(chunk), bn_mode=self.bn_mode)
-                    else:
-                        with chunk[0][1](), autocast(device, self.precision):
-                            rows = [part.measure(net, batch, bn_mode=self.bn_mode)]
-                except torch.cuda.OutOfMemoryError:
-                    if len(chunk) == 1:
-                        raise
-                    k = self._fits = max(1, len(chunk) // 2)  # chunk to fit memory, remembered for later passes
-                    torch.cuda.empty_cache()
-                    continue
-                for (key, _), row in zip(chunk, rows):
-                    measured[key].update(row)
-                done += len(chunk)
+        n = batch[0].shape[0]
+
+        def replicas_of(part):
+            def measure(chunk):
+                with replicated(net, [setup for _, setup in chunk], n, device), autocast(device, self.precision):
+                    rows = part.measure_replicas(net, batch, len(chunk), bn_mode=self.bn_mode)
                 bar.update(len(chunk))
+                return rows
+            return measure
+
+        for part in parts:
+            if part.per_replica:
+                rows, k = in_chunks(candidates, k, replicas_of(part))
+                if k < len(candidates):
+                    self._fits = k  # chunk to fit memory, remembered for later passes
+            else:
+                rows = []
+                for _, setup in candidates:
+                    with setup(), autocast(device, self.precision):
+                        rows.append(part.measure(net, batch, bn_mode=self.bn_mode))
+                    bar.update()
+            for (key, _), row in zip(candidates, rows):
+                measured[key].update(row)
         return measured
 
     def score_edges(self, net: Supernet, edges: Sequence[EdgeId]) -> dict[EdgeId, float]:

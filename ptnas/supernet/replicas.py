@@ -183,9 +183,30 @@ def replicated(net: nn.Module, setups: Sequence[Callable[[], ContextManager]], n
         _ROWS.reset(rows_token)
 
 
+def in_chunks(items: list, size: int, measure: Callable[[list], list]) -> tuple[list, int]:
+    """`measure(chunk)` over consecutive chunks of at most `size` items, results concatenated in order. A
+    chunk that runs out of CUDA memory is halved and tried again (down to one item, which may then raise).
+    Returns the results and the last chunk size, the size known to fit."""
+    out: list = []
+    done = 0
+    while done < len(items):
+        chunk = items[done:done + size]
+        try:
+            rows = measure(chunk)
+        except torch.cuda.OutOfMemoryError:
+            if len(chunk) == 1:
+                raise
+            size = max(1, len(chunk) // 2)
+            torch.cuda.empty_cache()
+            continue
+        out.extend(rows)
+        done += len(chunk)
+    return out, size
+
+
 def active(net: nn.Module) -> bool:
     """Whether `net` is inside a replicated forward's block."""
     return getattr(net, "_replica_weights", None) is not None
 
 
-__all__ = ["ReplicaEdge", "active", "owners", "replicated", "tile"]
+__all__ = ["ReplicaEdge", "active", "in_chunks", "owners", "replicated", "tile"]

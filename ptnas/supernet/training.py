@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -29,6 +29,7 @@ from ptnas.model_state import preserved
 from ptnas.supernet import checkpoint
 from ptnas.supernet.architect import Architect
 from ptnas.supernet.base import Supernet
+from ptnas.supernet.replicas import replicated, tile
 
 _STREAMS = {"train": 0, "valid": 1, "eval": 2}
 
@@ -68,6 +69,31 @@ def evaluate(net: nn.Module, batches: Iterable[Batch],
     if count == 0:
         raise ValueError("evaluate needs at least one batch")
     return correct / count, loss_sum / count
+
+
+def evaluate_replicas(net: Supernet, setups: Sequence[Callable[[], ContextManager]], batches: Iterable[Batch],
+                      loss_fn: Callable = nn.functional.cross_entropy) -> list[tuple[float, float]]:
+    """`evaluate` of K decision states (the setups) at once: each batch tiled K times, replica k's rows run
+    setups[k]'s state with its own batch statistics (ptnas/supernet/replicas.py); one (accuracy, mean loss)
+    per setup, equal to `evaluate` under that setup up to the kernels' rounding."""
+    k = len(setups)
+    correct, loss_sum, count = [0] * k, [0.0] * k, 0
+    with preserved(net):
+        net.train()
+        with torch.no_grad():
+            for x, y in batches:
+                n = len(y)
+                with replicated(net, setups, n, x.device):
+                    logits = net(tile(x, k))
+                losses = loss_fn(logits, tile(y, k), reduction="none").view(k, n).mean(1).tolist()
+                hits = (logits.argmax(1) == tile(y, k)).view(k, n).sum(1).tolist()
+                for r in range(k):
+                    loss_sum[r] += losses[r] * n
+                    correct[r] += int(hits[r])
+                count += n
+    if count == 0:
+        raise ValueError("evaluate needs at least one batch")
+    return [(c / count, s / count) for c, s in zip(correct, loss_sum)]
 
 
 def alpha_entropy(net: Supernet) -> dict[str, float]:

@@ -164,3 +164,21 @@ def test_bad_arguments_are_refused():
         DartsPT(valid, criterion="top5")
     with pytest.raises(ValueError, match="tune_epochs"):
         DartsPT(valid, tune_epochs=-1)
+
+
+@pytest.mark.parametrize("criterion", ["acc", "loss"])
+def test_replicated_passes_give_the_unbatched_values(criterion):
+    """V of every perturbation (ops, then a topology pass) with 3 replicas per forward over 2 validation
+    batches (the last chunk shorter) equals one evaluation per perturbation."""
+    net = tiny_net(WithTopology)
+    _, valid = sources(n=16, batch=8)
+    values = []
+    for replicas in (1, 3):
+        sel = DartsPT(valid, eval_batches=2, criterion=criterion, replicas=replicas)
+        values.append((sel.score_ops(net, ["2<-1", "3<-0"]), sel.score_edges(net, ["3<-0", "3<-1", "3<-2"])))
+    (ops1, edges1), (ops3, edges3) = values
+    assert ops1.keys() == ops3.keys() and edges1.keys() == edges3.keys()
+    for one, three in ((ops1, ops3), (edges1, edges3)):
+        for key in one:
+            assert three[key] == pytest.approx(one[key], rel=1e-6, abs=1e-9), key
+    assert len(set(ops1.values())) > 1  # the perturbations differ, so a mix-up of replicas would show
