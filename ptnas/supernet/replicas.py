@@ -1,14 +1,16 @@
 """Replicas: K decision states of one supernet, run side by side in one forward.
 
 A Zero-Cost-PT scoring pass measures K candidates (perturbations `A - (e, o)`, or discretizations, or
-removed edges) on the same minibatch. Instead of K forwards of n rows, `replicated(net, setups, n)`
-lets one forward of K·n rows do it: the minibatch is tiled K times (`tile`), and rows k·n..(k+1)·n
-run candidate k's decision state. Every replica computes exactly what its own forward would:
+removed edges) on the same minibatch; DARTS-PT's V evaluates K perturbations on the same batches.
+Instead of K forwards of n rows, `replicated(net, setups, n)` lets one forward of K·n rows do it: the
+minibatch is tiled K times (`tile`), and rows k·n..(k+1)·n run candidate k's decision state. Every
+replica computes what its own forward computes, up to the kernels' rounding:
 
-- Op weights per replica: an op alive in every replica with one weight runs as usual; an op alive in
-  some replicas runs only on their rows (`index_select`), scaled by each replica's weight, and is
-  added into those rows; an op removed in every replica is not executed. For a row, the additions
-  happen in the unbatched order, so its value is the unbatched one up to the kernels' rounding.
+- Op weights per replica: an op alive in every replica with one weight runs as usual; one alive in at
+  least half of them runs on every row and the other replicas' rows are set to exactly 0; one alive in
+  fewer runs only on its replicas' rows (`index_select`, `index_copy`); an op removed in every replica
+  is not executed, nor is a `none` op where its replicas run other ops. For a row, the arithmetic is
+  MixedOp's, in the same order.
 - An edge switched off in some replicas adds nothing to their rows (NB201, DARTS); chain spaces,
   whose switched-off block passes its input through, refuse that mix (`edge_off_is_zero`).
 - BatchNorm that normalises with batch statistics (train mode, or no running statistics) normalises
