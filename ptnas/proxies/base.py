@@ -81,30 +81,27 @@ class Proxy:
         return (self,)
 
     def __call__(self, model: nn.Module, batch: Batch, bn_mode: str = "train") -> float:
-        if bn_mode not in BN_MODES:
-            raise ValueError(f"unknown BN mode {bn_mode!r}; choose from: {', '.join(BN_MODES)}")
-        with preserved(model):
-            model.train(bn_mode == "train")
-            value = float(self.fn(model, batch))
-        return self._finite(value, model)
-
-    def _finite(self, value: float, model: nn.Module) -> float:
-        if not math.isfinite(value):
-            warnings.warn(f"proxy {self.name} gave {value} on {type(model).__name__}; "
-                          "recorded as NaN (ranked worst)", RuntimeWarning, stacklevel=3)
-            return math.nan
-        return value
+        return self._scores(model, bn_mode, lambda: [self.fn(model, batch)])[0]
 
     def measure_replicas(self, model: nn.Module, batch: Batch, k: int, bn_mode: str = "train") -> list[dict[str, float]]:
         """`measure()` of each of the k replicas of a replicated supernet, from one forward on `tile(x, k)`."""
         if self.per_replica is None:
             raise TypeError(f"proxy {self.name} cannot score replicas of one forward; measure each candidate")
+        return [{self.name: v} for v in self._scores(model, bn_mode, lambda: self.per_replica(model, batch, k))]
+
+    def _scores(self, model: nn.Module, bn_mode: str, compute: Callable[[], list]) -> list[float]:
+        """`compute()` with the model in `bn_mode` and restored afterwards; non-finite values become NaN."""
         if bn_mode not in BN_MODES:
             raise ValueError(f"unknown BN mode {bn_mode!r}; choose from: {', '.join(BN_MODES)}")
         with preserved(model):
             model.train(bn_mode == "train")
-            values = [float(v) for v in self.per_replica(model, batch, k)]
-        return [{self.name: self._finite(v, model)} for v in values]
+            values = [float(v) for v in compute()]
+        for i, value in enumerate(values):
+            if not math.isfinite(value):
+                warnings.warn(f"proxy {self.name} gave {value} on {type(model).__name__}; "
+                              "recorded as NaN (ranked worst)", RuntimeWarning, stacklevel=3)
+                values[i] = math.nan
+        return values
 
     def measure(self, model: nn.Module, batch: Batch, bn_mode: str = "train") -> dict[str, float]:
         """The raw values this proxy's score is made of, for one model: here `{name: score}`."""

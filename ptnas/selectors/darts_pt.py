@@ -24,7 +24,7 @@ from tqdm import tqdm
 from ptnas.data.batches import BatchSource
 from ptnas.selectors.base import OpScores, SearchContext, Selector
 from ptnas.supernet import EdgeId, Supernet
-from ptnas.supernet.replicas import in_chunks
+from ptnas.supernet.replicas import Chunks
 from ptnas.supernet.training import BilevelTrainer, evaluate, evaluate_replicas
 
 CRITERIA = ("acc", "loss")
@@ -72,7 +72,7 @@ class DartsPT(Selector):
         self.tune_epochs = tune_epochs
         self.seed = seed
         self.progress = progress
-        self.replicas = replicas  # perturbations evaluated per forward; 0 = auto (all on CUDA, 1 on CPU)
+        self.chunks = Chunks(replicas)  # perturbations evaluated per forward; 0 = auto (all on CUDA, 1 on CPU)
         self._trained: dict | None = None
         self._proposal = 0
         self._passes = 0
@@ -97,9 +97,8 @@ class DartsPT(Selector):
         """V under each setup (a context that sets up one candidate), on this pass's batches."""
         seed = self._next_seed()
         device = next(net.parameters()).device
-        k = self.replicas or (len(setups) if device.type == "cuda" else 1)
         with tqdm(total=len(setups), desc=desc, disable=not self.progress, leave=False) as bar:
-            if k <= 1:
+            if self.chunks.size(len(setups), device) == 1:
                 out = []
                 for setup in setups:
                     with setup():
@@ -112,7 +111,7 @@ class DartsPT(Selector):
                 bar.update(len(chunk))
                 return [self._metric(r) for r in rows]
 
-            return in_chunks(setups, k, measure)[0]
+            return self.chunks.run(setups, device, measure)
 
     def score_ops(self, net: Supernet, edges: Sequence[EdgeId]) -> OpScores:
         pairs = [(e, o) for e in edges for o in net.candidates(e)]

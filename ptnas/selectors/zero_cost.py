@@ -24,14 +24,13 @@ from __future__ import annotations
 
 from typing import Callable, ContextManager, Hashable, Iterable, Iterator, Sequence, Union
 
-import torch
 from tqdm import tqdm
 
 from ptnas.precision import autocast
 from ptnas.proxies import AnyProxy, Batch
 from ptnas.selectors.base import OpScores, SearchContext, Selector, discretized
 from ptnas.supernet import EdgeId, Supernet
-from ptnas.supernet.replicas import in_chunks, replicated
+from ptnas.supernet.replicas import Chunks, replicated
 
 PartsSink = Callable[[dict], None]
 Streams = Union[Iterator[Batch], Callable[[int], Iterator[Batch]]]
@@ -50,8 +49,7 @@ class _ZeroCost(Selector):
         population proxy's scoring pass (the raw parts behind each combined score).
         precision: fp32 (default) or bf16, the autocast every scoring forward runs under (ptnas.precision).
         replicas: candidates measured per forward by proxies that can (see the module docstring); 0 = auto."""
-        if not isinstance(replicas, int) or replicas < 0:
-            raise ValueError(f"replicas must be an integer >= 0 (0 = auto), got {replicas!r}")
+        self.chunks = Chunks(replicas)
         self.proxy = proxy
         self.streams = batches if callable(batches) and not hasattr(batches, "__next__") else None
         self.batches = None if self.streams is not None else batches
@@ -59,8 +57,6 @@ class _ZeroCost(Selector):
         self.progress = progress
         self.on_parts = on_parts
         self.precision = precision
-        self.replicas = replicas
-        self._fits: int | None = None  # the largest chunk known to fit in memory (auto, CUDA)
         self._proposal = 0
         self._passes = 0
 
@@ -102,34 +98,20 @@ class _ZeroCost(Selector):
         return scores
 
     def _measure(self, net: Supernet, batch, candidates: list, bar: tqdm) -> dict:
-        """Every candidate's parts on `batch`: replicated where a part can be, one forward each otherwise."""
-        device = batch[0].device
-        k = min(self.replicas or (len(candidates) if device.type == "cuda" else 1), self._fits or len(candidates))
-        parts = self.proxy.parts
-        if k <= 1 or not any(p.per_replica for p in parts):
-            measured = {}
-            for key, setup in candidates:
-                with setup(), autocast(device, self.precision):
-                    measured[key] = self.proxy.measure(net, batch, bn_mode=self.bn_mode)
-                bar.update()
-            return measured
+        """Every candidate's parts on `batch`, part by part: replicated where a part can be and the chunk
+        size is above one, one forward per candidate otherwise."""
+        device, n = batch[0].device, batch[0].shape[0]
+        replicate = self.chunks.size(len(candidates), device) > 1
         measured = {key: {} for key, _ in candidates}
-        bar.total = len(candidates) * len(parts)
-        n = batch[0].shape[0]
-
-        def replicas_of(part):
-            def measure(chunk):
-                with replicated(net, [setup for _, setup in chunk], n, device), autocast(device, self.precision):
-                    rows = part.measure_replicas(net, batch, len(chunk), bn_mode=self.bn_mode)
-                bar.update(len(chunk))
-                return rows
-            return measure
-
-        for part in parts:
-            if part.per_replica:
-                rows, k = in_chunks(candidates, k, replicas_of(part))
-                if k < len(candidates):
-                    self._fits = k  # chunk to fit memory, remembered for later passes
+        bar.total = len(candidates) * len(self.proxy.parts)
+        for part in self.proxy.parts:
+            if replicate and part.per_replica:
+                def measure(chunk, part=part):
+                    with replicated(net, [setup for _, setup in chunk], n, device), autocast(device, self.precision):
+                        rows = part.measure_replicas(net, batch, len(chunk), bn_mode=self.bn_mode)
+                    bar.update(len(chunk))
+                    return rows
+                rows = self.chunks.run(candidates, device, measure)
             else:
                 rows = []
                 for _, setup in candidates:

@@ -61,12 +61,15 @@ class ReplicaEdge:
 
     def __init__(self, entries: list[tuple]):
         self.entries = entries
+        # per entry: whether every replica where its op is alive also runs another op of this edge
+        alive = [{r for r in who if r >= 0} for _, _, who, _, _ in entries]
+        self.covered = [mine <= set().union(*(a for j, a in enumerate(alive) if j != i)) for i, mine in enumerate(alive)]
 
     def run(self, ops: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
         """Σ over the entries, as MixedOp sums: a `none` op is skipped where its replicas run other ops."""
         out = None
         for i, (name, rows, who, scale, dead) in enumerate(self.entries):
-            if getattr(ops[name], "adds_nothing", False) and self._covered(i):
+            if self.covered[i] and getattr(ops[name], "adds_nothing", False):
                 continue
             token = _OWNERS.set(who)
             try:
@@ -94,11 +97,6 @@ class ReplicaEdge:
         if out is None:
             raise RuntimeError("a replicated MixedOp has no op alive in any replica")
         return out
-
-    def _covered(self, i: int) -> bool:
-        """Whether every replica where entry i's op is alive also runs another op of this edge."""
-        others = {r for j, (_, _, who, _, dead) in enumerate(self.entries) if j != i for r in who if r >= 0}
-        return all(r in others for r in self.entries[i][2] if r >= 0)
 
 
 def _merge(net, states: list[dict], n: int, device: torch.device) -> dict:
@@ -185,30 +183,41 @@ def replicated(net: nn.Module, setups: Sequence[Callable[[], ContextManager]], n
         _ROWS.reset(rows_token)
 
 
-def in_chunks(items: list, size: int, measure: Callable[[list], list]) -> tuple[list, int]:
-    """`measure(chunk)` over consecutive chunks of at most `size` items, results concatenated in order. A
-    chunk that runs out of CUDA memory is halved and tried again (down to one item, which may then raise).
-    Returns the results and the last chunk size, the size known to fit."""
-    out: list = []
-    done = 0
-    while done < len(items):
-        chunk = items[done:done + size]
-        try:
-            rows = measure(chunk)
-        except torch.cuda.OutOfMemoryError:
-            if len(chunk) == 1:
-                raise
-            size = max(1, len(chunk) // 2)
-            torch.cuda.empty_cache()
-            continue
-        out.extend(rows)
-        done += len(chunk)
-    return out, size
+class Chunks:
+    """How many candidates one replicated forward takes, and running them chunk by chunk.
+
+    replicas: the chunk size; 0 = auto: every candidate at once on CUDA, one per forward elsewhere (on
+    CPU batching was measured not to pay, docs/results.md). A chunk that runs out of CUDA memory is halved
+    and tried again, and the size that fitted caps every later chunk.
+    """
+
+    def __init__(self, replicas: int = 0):
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise ValueError(f"replicas must be an integer >= 0 (0 = auto), got {replicas!r}")
+        self.replicas = replicas
+        self.fits: int | None = None
+
+    def size(self, count: int, device: torch.device) -> int:
+        """The chunk size for `count` candidates on `device` (1: one forward per candidate)."""
+        size = self.replicas or (count if device.type == "cuda" else 1)
+        return max(1, min(size, count, self.fits or count))
+
+    def run(self, items: list, device: torch.device, measure: Callable[[list], list]) -> list:
+        """`measure(chunk)` over consecutive chunks, the results concatenated in order."""
+        out: list = []
+        size = self.size(len(items), device)
+        while len(out) < len(items):
+            chunk = items[len(out):len(out) + size]
+            try:
+                rows = measure(chunk)
+            except torch.cuda.OutOfMemoryError:
+                if len(chunk) == 1:
+                    raise
+                size = self.fits = max(1, len(chunk) // 2)
+                torch.cuda.empty_cache()
+                continue
+            out.extend(rows)
+        return out
 
 
-def active(net: nn.Module) -> bool:
-    """Whether `net` is inside a replicated forward's block."""
-    return getattr(net, "_replica_weights", None) is not None
-
-
-__all__ = ["ReplicaEdge", "active", "in_chunks", "owners", "replicated", "tile"]
+__all__ = ["Chunks", "ReplicaEdge", "owners", "replicated", "tile"]

@@ -12,6 +12,7 @@ optimizers, the schedule, every RNG state) repeats an uninterrupted run bit for 
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,25 +76,27 @@ def evaluate_replicas(net: Supernet, setups: Sequence[Callable[[], ContextManage
                       loss_fn: Callable = nn.functional.cross_entropy) -> list[tuple[float, float]]:
     """`evaluate` of K decision states (the setups) at once: each batch tiled K times, replica k's rows run
     setups[k]'s state with its own batch statistics (ptnas/supernet/replicas.py); one (accuracy, mean loss)
-    per setup, equal to `evaluate` under that setup up to the kernels' rounding."""
-    k = len(setups)
-    correct, loss_sum, count = [0] * k, [0.0] * k, 0
-    with preserved(net):
-        net.train()
-        with torch.no_grad():
-            for x, y in batches:
-                n = len(y)
-                with replicated(net, setups, n, x.device):
-                    logits = net(tile(x, k))
-                losses = loss_fn(logits, tile(y, k), reduction="none").view(k, n).mean(1).tolist()
-                hits = (logits.argmax(1) == tile(y, k)).view(k, n).sum(1).tolist()
-                for r in range(k):
-                    loss_sum[r] += losses[r] * n
-                    correct[r] += int(hits[r])
-                count += n
-    if count == 0:
+    per setup, equal to `evaluate` under that setup up to the kernels' rounding. The states are read once,
+    so every batch must have the size of the first (as `BatchSource` batches do)."""
+    batches = iter(batches)
+    first = next(batches, None)
+    if first is None:
         raise ValueError("evaluate needs at least one batch")
-    return [(c / count, s / count) for c, s in zip(correct, loss_sum)]
+    k, n = len(setups), len(first[1])
+    correct = torch.zeros(k, dtype=torch.long, device=first[1].device)
+    loss_sum = torch.zeros(k, dtype=torch.float64, device=first[1].device)
+    count = 0
+    with preserved(net), replicated(net, setups, n, first[0].device), torch.no_grad():
+        net.train()
+        for x, y in itertools.chain([first], batches):
+            if len(y) != n:
+                raise ValueError(f"evaluate_replicas needs batches of one size: {len(y)} after {n}")
+            logits = net(tile(x, k))
+            y = tile(y, k)
+            loss_sum += loss_fn(logits, y, reduction="none").view(k, n).mean(1).double() * n
+            correct += (logits.argmax(1) == y).view(k, n).sum(1)
+            count += n
+    return [(c / count, s / count) for c, s in zip(correct.tolist(), loss_sum.tolist())]
 
 
 def alpha_entropy(net: Supernet) -> dict[str, float]:

@@ -227,6 +227,9 @@ def test_a_chunk_that_runs_out_of_memory_is_halved_and_the_size_remembered():
     edges = net.undecided()[:2]  # 10 candidates
     selector = ZeroCostPT(proxy, fixed(a_batch()), bn_mode="eval", replicas=8)
     got = selector.score_ops(net, edges)
-    assert tried[:3] == [8, 4, 2] and set(tried[3:]) == {2} and selector._fits == 2
+    assert tried[:3] == [8, 4, 2] and set(tried[3:]) == {2} and selector.chunks.fits == 2
     want = pass_scores(ZeroCostPT, proxies.get("nwot"), net, 1, "eval", edges)
     assert_same_scores({k: v for k, v in got.items()}, want)
+    tried.clear()
+    selector.score_ops(net, edges)  # the next pass starts at the size that fitted
+    assert set(tried) == {2}
