@@ -30,15 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ptnas import proxies, spaces  # noqa: E402
 from ptnas.device import resolve  # noqa: E402
 from ptnas.selectors import ZeroCostPT  # noqa: E402
-
-SPACES = ("nb201", "darts", "mobilenet", "macro")
-TINY = {"nb201": {"C": 4, "N": 1}, "darts": {"C": 4, "layers": 3}, "mobilenet": {"C": 8, "layers": 1},
-        "macro": {"C": 8}}
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+from search_speed import SPACES, TINY, sync  # noqa: E402  (this folder is on the path of a script run from it)
 
 
 def peak_bytes(device: torch.device) -> int:
