@@ -39,8 +39,9 @@ def test_supernet_forwards_reuse_the_kept_memory_instead_of_faulting_it_in():
     if applied != "True":
         pytest.skip("not a glibc system: the settings do not apply")
     _, plain = run("plain")
-    # measured: about 100,000 page faults in 5 forwards with glibc's defaults, about 2,000 kept
-    assert kept * 10 < plain
+    # measured over 12 runs: 52,000-131,000 page faults in 5 forwards with glibc's defaults (its dynamic
+    # thresholds vary run to run), 500-5,600 with the memory kept
+    assert kept * 4 < plain
 
 
 def test_the_users_own_malloc_settings_win():
