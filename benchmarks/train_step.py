@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ptnas import device as devices, spaces  # noqa: E402
 from ptnas.train_final.cost import count_params  # noqa: E402
-from ptnas.train_final.loop import StepSettings, train_step  # noqa: E402
+from ptnas.runtime.loop import StepSettings, train_step  # noqa: E402
 
 # label, space, words the reference genotype's name must contain, network keywords, input side, classes, aux weight
 NETWORKS = [

@@ -7,7 +7,7 @@ import pytest
 
 from ptnas.cli import search
 from ptnas.rundir import RunDir, RunDirError
-from ptnas.train_final import cli as train_cli
+from ptnas.cli import train as train_cli
 from tests.conftest import one_line_exit_2
 
 GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"

@@ -34,7 +34,8 @@ from scipy import stats
 from tqdm import tqdm
 
 from ptnas import __version__, data, device as devices, evaluators, jsonio, malloc, proxies, spaces
-from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse
+from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, parse
+from ptnas.cli.processes import fail
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import macro_table, nb201_table
 from ptnas.evaluators.zero_cost import ProxyScorer

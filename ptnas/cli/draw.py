@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ptnas import drawing, spaces
-from ptnas.cli.config import OneLineParser, UsageError, fail
+from ptnas.runtime.config import OneLineParser, UsageError
+from ptnas.cli.processes import fail
 from ptnas.registry import UnknownNameError
 from ptnas.train_final import genotype_source
 

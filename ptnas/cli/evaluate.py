@@ -38,13 +38,14 @@ import torch
 from scipy import stats
 
 from ptnas import __version__, data, evaluators, jsonio, malloc, proxies, spaces
-from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse
+from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, parse
+from ptnas.cli.processes import fail
 from ptnas.cli.processes import join, settle
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import Record
 from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.evaluators.table import column
-from ptnas.train_final.distributed import broadcast
+from ptnas.runtime.process import broadcast
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError

@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from typing import NoReturn
 
 from ptnas import device as devices
-from ptnas.cli.config import fail
-from ptnas.train_final.distributed import Process, gather, init_process, launched_rank
+from ptnas.runtime.process import Process, gather, init_process, launched_rank
 
 
 def join(prog: str, device: str) -> Process:
@@ -41,3 +41,10 @@ def settle(process: Process, error: str | None) -> str | None:
 def primary() -> bool:
     """Rank 0, or no torchrun (readable before `join`)."""
     return launched_rank() == 0
+
+
+def fail(prog: str, message: str, code: int = 2) -> NoReturn:
+    """One line on stderr and exit `code`; under torchrun only rank 0 prints (every rank fails alike)."""
+    if launched_rank() == 0:
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    raise SystemExit(code)

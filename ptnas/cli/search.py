@@ -35,7 +35,8 @@ import numpy as np
 import torch
 
 from ptnas import __version__, data, evaluators, jsonio, malloc, precision, proxies, selectors, spaces, strategies
-from ptnas.cli.config import OneLineParser, UsageError, fail, load_yaml, parse, saved_flags
+from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, parse, saved_flags
+from ptnas.cli.processes import fail
 from ptnas.cli.processes import join, settle
 from ptnas.data import DataNotFoundError
 from ptnas.drawing import save_genotype_picture
@@ -49,7 +50,7 @@ from ptnas.selectors.base import SearchContext
 from ptnas.supernet import checkpoint
 from ptnas.supernet.checkpoint import CheckpointError
 from ptnas.supernet.training import BilevelConfig, BilevelTrainer
-from ptnas.train_final.distributed import Process, broadcast
+from ptnas.runtime.process import Process, broadcast
 
 PROG = "search.py"
 CHECKPOINT = "checkpoint/supernet.pt"

@@ -23,7 +23,7 @@ import time
 from typing import Any, Hashable, Sequence
 
 from ptnas.evaluators.base import Evaluator, Record, Sink
-from ptnas.train_final.distributed import Process, store, timeout_seconds
+from ptnas.runtime.process import Process, store, timeout_seconds
 
 POLL = 0.01  # seconds between two looks at the store while waiting
 _CALLS = itertools.count()  # every rank makes the same calls in the same order: a call's keys agree

@@ -4,7 +4,7 @@ The hyperparameters are NAS-Bench-201's (NATS-Bench) as the FEAR paper uses them
 Ranking Architectures by their Feature Extraction Capabilities"): SGD with Nesterov momentum 0.9,
 learning rate 0.1, weight decay 5e-4, cosine to 0 (timm's `sgd` optimizer and cosine scheduler,
 stepped every update). Steps, epochs and metrics come from train_final's loop
-(`ptnas.train_final.loop.train_one_epoch`), the one training loop of the library; the data are
+(`ptnas.runtime.loop.train_one_epoch`), the one training loop of the library; the data are
 `DecodedImages` held on the device. On CUDA the steps run in bf16 autocast with channels_last.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from timm.scheduler import create_scheduler_v2
 from torch import nn
 
 from ptnas.data.decoded import DecodedImages
-from ptnas.train_final.distributed import Process
-from ptnas.train_final.loop import StepSettings, evaluate, train_one_epoch
+from ptnas.runtime.process import Process
+from ptnas.runtime.loop import StepSettings, evaluate, train_one_epoch
 
 LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 5e-4
 

@@ -133,7 +133,7 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
            evaluator: Evaluator | None = None, seed: int = 0, log: SearchLog | None = None,
            progress: bool = False, process=None) -> SearchResult:
     """Run `proposals` rounds of `order` with `selector` on `net`, then validate the unique candidates
-    with `evaluator` (when there are several) and return the best. `process` (train_final.distributed.Process):
+    with `evaluator` (when there are several) and return the best. `process` (runtime.process.Process):
     under torchrun, the rounds are split over the ranks and every rank returns rank 0's result.
     """
     if proposals < 1:
@@ -160,7 +160,7 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
             raise ValueError(f"{len(unique)} different candidates and no evaluator to choose among them")
         done = log.replayed_validations()
         if distributed:
-            from ptnas.train_final.distributed import broadcast
+            from ptnas.runtime.process import broadcast
 
             done = broadcast(done, process)
         todo = [c.genotype for c in unique[len(done):]]
@@ -170,7 +170,7 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
             c.record = r
     best = max(unique, key=lambda c: -math.inf if c.record is None else c.record.merit())
     if distributed:
-        from ptnas.train_final.distributed import broadcast
+        from ptnas.runtime.process import broadcast
 
         best = unique[broadcast(unique.index(best), process)]  # rank 0 decides
     if len(unique) > 1 and all(c.record is not None and not c.record.ok for c in unique):
@@ -185,7 +185,7 @@ def _split_rounds(net: Supernet, selector: Selector, order: Callable[[Proposal],
     """Rank r runs proposals r, r + W, ...; after each group of W rounds every rank gets every genotype
     and rank 0 writes the group's records in proposal order. A resumed run's records go to the rank
     that replays them; an error on any rank is raised on every rank."""
-    from ptnas.train_final.distributed import broadcast, gather
+    from ptnas.runtime.process import broadcast, gather
 
     replay = broadcast(log.take_proposal_replay() if process.primary else None, process)
     world, found = process.world_size, []

@@ -83,7 +83,7 @@ class Trials:
             return False
         over = time.perf_counter() - self.start >= b.seconds
         if self.process is not None and self.process.distributed:
-            from ptnas.train_final.distributed import broadcast
+            from ptnas.runtime.process import broadcast
 
             over = broadcast(over, self.process)  # rank 0's clock decides for every rank
         return over

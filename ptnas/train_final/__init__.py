@@ -1,9 +1,8 @@
 """Retraining discovered genotypes from scratch: CIFAR and ImageNet recipes, one process or DDP via torchrun.
 
-`python -m ptnas.train_final --genotype RUN_DIR --dataset cifar10 --data DIR` (console script `ptnas-train`);
-`register_genotype` makes any genotype a timm model.
+The program is `python -m ptnas.train_final --genotype RUN_DIR --dataset cifar10 --data DIR` (console script
+`ptnas-train`, ptnas/cli/train.py); `register_genotype` makes any genotype a timm model.
 """
-from ptnas.train_final.cli import main
 from ptnas.train_final.timm_models import model_name, register_genotype, register_run
 
-__all__ = ["main", "model_name", "register_genotype", "register_run"]
+__all__ = ["model_name", "register_genotype", "register_run"]

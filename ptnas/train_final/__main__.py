@@ -1,6 +1,6 @@
 """`python -m ptnas.train_final ...` (also the console script `ptnas-train`)."""
 import sys
 
-from ptnas.train_final.cli import main
+from ptnas.cli.train import main
 
 sys.exit(main())

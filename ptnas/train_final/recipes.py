@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ptnas.cli.config import load_yaml
+from ptnas.runtime.config import load_yaml
 from ptnas.registry import UnknownNameError
 
 PACKAGE, FOLDER = "ptnas.train_final", "recipe_files"

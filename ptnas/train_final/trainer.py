@@ -24,13 +24,13 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ptnas import __version__, spaces
-from ptnas.cli.config import UsageError
+from ptnas.runtime.errors import UsageError
 from ptnas.drawing import save_genotype_picture
 from ptnas.event_files import summary_writer
 from ptnas.rundir import RunDir
 from ptnas.train_final import checkpoint, cost, datasets, timm_models
-from ptnas.train_final.distributed import Process, gather, init_process, shutdown
-from ptnas.train_final.loop import StepSettings, evaluate, train_one_epoch
+from ptnas.runtime.process import Process, gather, init_process, shutdown
+from ptnas.runtime.loop import StepSettings, evaluate, train_one_epoch
 
 
 @dataclass

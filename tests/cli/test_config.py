@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ptnas.cli import config, correlate, search
-from ptnas.train_final import cli as train_cli
+from ptnas.cli import correlate, search
+from ptnas.runtime import config
+from ptnas.cli import train as train_cli
 from tests.conftest import one_line_exit_2
 
 GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"

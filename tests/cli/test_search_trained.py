@@ -210,7 +210,7 @@ def test_supernet_of_another_size_or_alpha_mode_is_refused(trained, images, tmp_
 
 
 def test_darts_pt_config_files_hold_the_paper_settings():
-    from ptnas.cli.config import parse
+    from ptnas.runtime.config import parse
     from ptnas.cli.search import build_parser
 
     for space in ("nb201", "darts"):

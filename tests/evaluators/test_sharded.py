@@ -9,7 +9,7 @@ import torch.multiprocessing as mp
 
 from ptnas.evaluators import Evaluator, Record
 from ptnas.evaluators.distributed import RankFailed, Sharded
-from ptnas.train_final.distributed import init_process, shutdown
+from ptnas.runtime.process import init_process, shutdown
 
 from tests.train_final.test_ddp import free_port
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ptnas.train_final.cli import main
+from ptnas.cli.train import main
 
 GENOTYPE = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 TINY = ["--model-kwargs", "C=4", "N=1", "--workers", "0", "--no-progress", "--device", "cpu"]

@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 from ptnas.train_final import recipes
-from ptnas.cli.config import layer
-from ptnas.train_final.cli import build_parser, resolve
+from ptnas.runtime.config import layer
+from ptnas.cli.train import build_parser, resolve
 
 from tests.train_final.conftest import GENOTYPE, TINY, run
 

@@ -16,8 +16,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ptnas.data import synthetic_cifar10
 from ptnas.train_final import datasets
-from ptnas.train_final.distributed import init_process, shutdown
-from ptnas.train_final.loop import StepSettings, train_step
+from ptnas.runtime.process import init_process, shutdown
+from ptnas.runtime.loop import StepSettings, train_step
 from ptnas.train_final.timm_models import model_name, register_genotype
 
 from tests.train_final.conftest import GENOTYPE, TINY

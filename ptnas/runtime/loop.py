@@ -16,7 +16,7 @@ from timm.utils import accuracy, dispatch_clip_grad, unwrap_model
 from torch import nn
 from tqdm import tqdm
 
-from ptnas.train_final.distributed import Process, all_sum
+from ptnas.runtime.process import Process, all_sum
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""CLI plumbing shared by every program (search, correlate, train_final): YAML values layered under
-command-line flags, checked exactly like the flags, and one-line errors.
+"""Settings files shared by every program (search, correlate, train_final): YAML values layered under
+command-line flags, checked exactly like the flags.
 
 A YAML file of flag values (`--config FILE`, a train_final recipe, a run's saved config.yaml) is a
 mapping whose keys are flag dests (`valid_batches` or `valid-batches`). `layer(parser, data, origin)`
@@ -12,15 +12,12 @@ more layers combine `explicit`, `layer` and `merge` themselves.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 import yaml
 
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
+from ptnas.runtime.errors import UsageError
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -170,12 +167,3 @@ def saved_flags(parser: argparse.ArgumentParser, path: str | Path, exclude: Sequ
     data = load_yaml(path, str(path))
     known = {a.dest for a in parser._actions} - set(NOT_FROM_FILES) - set(exclude)
     return layer(parser, {k: v for k, v in data.items() if str(k).replace("-", "_") in known}, str(path))
-
-
-def fail(prog: str, message: str, code: int = 2) -> NoReturn:
-    """One line on stderr and exit `code`; under torchrun only rank 0 prints (every rank fails alike)."""
-    from ptnas.train_final.distributed import launched_rank
-
-    if launched_rank() == 0:
-        print(f"{prog}: error: {message}", file=sys.stderr)
-    raise SystemExit(code)

@@ -20,13 +20,14 @@ from typing import Any, Sequence
 import timm.optim
 
 from ptnas import device as devices, spaces
-from ptnas.cli import config
-from ptnas.cli.config import OneLineParser, UsageError, fail
+from ptnas.runtime import config
+from ptnas.runtime.config import OneLineParser, UsageError
+from ptnas.cli.processes import fail
 from ptnas.data import DataNotFoundError
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import ARTIFACTS, RunDirError, RunDirExistsError
 from ptnas.train_final import checkpoint, datasets, genotype_source, recipes
-from ptnas.train_final.loop import AuxiliaryMismatchError
+from ptnas.runtime.loop import AuxiliaryMismatchError
 
 PROG = "ptnas-train"
 SCHEDULERS = ("cosine", "tanh", "step", "multistep", "poly", "wsd", "rsqrt", "constant", "none")
