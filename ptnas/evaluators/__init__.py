@@ -33,6 +33,7 @@ _EVALUATORS.register("shortreg", ShortReg)
 _EVALUATORS.register("fear", Fear)
 
 get = _EVALUATORS.get
+register = _EVALUATORS.register  # register(name, item), or @register(name); a taken name is refused
 names = _EVALUATORS.names
 
 _TABLES: Registry = Registry("benchmark table space")
@@ -64,5 +65,5 @@ def build(args: argparse.Namespace, context: Context) -> Evaluator:
 
 
 __all__ = ["Context", "Evaluator", "Fear", "Flag", "MacroTable", "NATSBenchTable", "NB201Table", "Record",
-           "ShortReg", "TableEvaluator", "ZeroCost", "add_flags", "build", "check_flags", "get", "names", "ranked",
+           "ShortReg", "TableEvaluator", "ZeroCost", "add_flags", "build", "check_flags", "get", "register", "names", "ranked",
            "table", "table_spaces"]

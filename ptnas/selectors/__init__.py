@@ -14,7 +14,8 @@ _REGISTRY.register("darts-alpha", DartsAlpha)
 _REGISTRY.register("darts-pt", DartsPT)
 
 get = _REGISTRY.get
+register = _REGISTRY.register  # register(name, item), or @register(name); a taken name is refused
 names = _REGISTRY.names
 
 __all__ = ["Candidate", "DartsAlpha", "DartsPT", "Proposal", "SearchResult", "Selector", "ZeroCostDISC", "ZeroCostPT",
-           "discretized", "get", "names", "orders", "search"]
+           "discretized", "get", "register", "names", "orders", "search"]

@@ -13,6 +13,7 @@ _REGISTRY.register("mobilenet", MobileNetSpace())
 _REGISTRY.register("macro", MacroSpace())
 
 get = _REGISTRY.get
+register = _REGISTRY.register  # register(name, item), or @register(name); a taken name is refused
 names = _REGISTRY.names
 
-__all__ = ["SearchSpace", "get", "names"]
+__all__ = ["SearchSpace", "get", "register", "names"]

@@ -28,6 +28,7 @@ _STRATEGIES.register("evolution", Evolution)
 _STRATEGIES.register("local", LocalSearch)
 
 get = _STRATEGIES.get
+register = _STRATEGIES.register  # register(name, item), or @register(name); a taken name is refused
 names = _STRATEGIES.names
 
 TRIALS = 100
@@ -67,4 +68,4 @@ def budget(args: argparse.Namespace) -> Budget:
 
 
 __all__ = ["Budget", "BudgetSpent", "Evolution", "LocalSearch", "Naswot", "ProxyScores", "RandomSearch", "Strategy",
-           "StrategyResult", "Trials", "add_flags", "budget", "check_flags", "get", "names", "read_proxy_cache"]
+           "StrategyResult", "Trials", "add_flags", "budget", "check_flags", "get", "register", "names", "read_proxy_cache"]
