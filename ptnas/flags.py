@@ -26,6 +26,29 @@ class Flag:
         return self.name.lstrip("-").replace("-", "_")
 
 
+def at_least(low: float, kind: type = int):
+    """An argparse `type` that refuses values below `low` in one line naming the flag (argparse adds it):
+    0 or a negative value is never silently replaced by a default."""
+    name = {int: "an integer", float: "a number"}[kind]
+
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:80]!r} is not {name}") from None
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {text[:80]}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def unset(value, default):
+    """`value`, or `default` when the flag was not given (None); unlike `value or default`, 0 stays 0."""
+    return default if value is None else value
+
+
 def declared(registry: Registry, common: Iterable[Flag] = ()) -> list[Flag]:
     """`common` and every registered algorithm's flags, each name once, in order."""
     out: dict[str, Flag] = {f.name: f for f in common}

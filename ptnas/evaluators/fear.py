@@ -24,6 +24,7 @@ from collections import deque
 from typing import Any, Hashable
 
 from ptnas.evaluators.base import Context, Evaluator, Flag, Record
+from ptnas.flags import at_least, unset
 from ptnas.evaluators.fear_threshold import shallow_learner_accuracy
 from ptnas.evaluators.short_training import NotFiniteError, ShortTraining
 from ptnas.evaluators.shortreg import TRAIN_BATCH_SIZE
@@ -41,14 +42,14 @@ class Fear(Evaluator):
         Flag("--fear-threshold", {"type": float, "default": None, "metavar": "ACC",
                                   "help": "fear: stage-1 training accuracy to reach, in (0, 1) (default: the accuracy of a "
                                           "HOG + MLP shallow learner, cached in the run dir)"}),
-        Flag("--fear-reject-ratio", {"type": float, "default": None, "metavar": "R",
+        Flag("--fear-reject-ratio", {"type": at_least(1, float), "default": None, "metavar": "R",
                                      "help": f"fear: reject a candidate whose stage 1 takes more than R × the fastest "
                                              f"time to threshold so far (default {REJECT_RATIO:g}; inf: never)"}),
-        Flag("--fear-epochs", {"type": int, "default": None, "metavar": "E",
+        Flag("--fear-epochs", {"type": at_least(1), "default": None, "metavar": "E",
                                "help": f"fear: stage-2 epochs with the first blocks frozen (default {STAGE2_EPOCHS})"}),
-        Flag("--fear-batch-size", {"type": int, "default": None, "metavar": "B",
+        Flag("--fear-batch-size", {"type": at_least(1), "default": None, "metavar": "B",
                                    "help": f"fear: stage-2 minibatch (default {STAGE2_BATCH})"}),
-        Flag("--fear-max-epochs", {"type": int, "default": None, "metavar": "E",
+        Flag("--fear-max-epochs", {"type": at_least(1), "default": None, "metavar": "E",
                                    "help": f"fear: stage-1 epochs after which a candidate that has not reached the "
                                            f"threshold is rejected (default {MAX_EPOCHS})"}),
         TRAIN_BATCH_SIZE,
@@ -78,10 +79,9 @@ class Fear(Evaluator):
 
     @classmethod
     def from_args(cls, args, context: Context) -> "Fear":
-        pick = lambda value, default: default if value is None else value  # noqa: E731
-        return cls(context, args.fear_threshold, pick(args.fear_reject_ratio, REJECT_RATIO),
-                   pick(args.fear_epochs, STAGE2_EPOCHS), pick(args.fear_batch_size, STAGE2_BATCH),
-                   pick(args.train_batch_size, STAGE1_BATCH), pick(args.fear_max_epochs, MAX_EPOCHS))
+        return cls(context, args.fear_threshold, unset(args.fear_reject_ratio, REJECT_RATIO),
+                   unset(args.fear_epochs, STAGE2_EPOCHS), unset(args.fear_batch_size, STAGE2_BATCH),
+                   unset(args.train_batch_size, STAGE1_BATCH), unset(args.fear_max_epochs, MAX_EPOCHS))
 
     # ---- threshold ------------------------------------------------------------------------------
     @property

@@ -8,18 +8,19 @@ from __future__ import annotations
 from typing import Any, Hashable
 
 from ptnas.evaluators.base import Context, Evaluator, Flag, Record
+from ptnas.flags import at_least, unset
 from ptnas.evaluators.short_training import NotFiniteError, ShortTraining
 
 EPOCHS, BATCH_SIZE = 5, 256
 
 TRAIN_BATCH_SIZE = Flag("--train-batch-size", {
-    "type": int, "default": None, "metavar": "B",
+    "type": at_least(1), "default": None, "metavar": "B",
     "help": f"shortreg, fear: minibatch of the (stage-1) training (default {BATCH_SIZE})"})
 
 
 class ShortReg(Evaluator):
     name = "shortreg"
-    FLAGS = (Flag("--train-epochs", {"type": int, "default": None, "metavar": "E",
+    FLAGS = (Flag("--train-epochs", {"type": at_least(1), "default": None, "metavar": "E",
                                      "help": f"shortreg: training epochs per candidate (default {EPOCHS})"}),
              TRAIN_BATCH_SIZE)
 
@@ -30,7 +31,7 @@ class ShortReg(Evaluator):
 
     @classmethod
     def from_args(cls, args, context: Context) -> "ShortReg":
-        return cls(context, args.train_epochs or EPOCHS, args.train_batch_size or BATCH_SIZE)
+        return cls(context, unset(args.train_epochs, EPOCHS), unset(args.train_batch_size, BATCH_SIZE))
 
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "epochs": self.epochs, "batch_size": self.batch_size}

@@ -12,6 +12,7 @@ more layers combine `explicit`, `layer` and `merge` themselves.
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
@@ -24,7 +25,9 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse with its errors as a single `prog: error: ...` line (no usage dump), exit code 2."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
+        # "argument --x: must be at least 1, got 0" reads as the other range errors: "--x must be ..."
+        m = re.match(r"argument (--[\w-]+)(?:/\S+)?: (must .*)$", message)
+        raise UsageError(f"{m.group(1)} {m.group(2)}" if m else message)
 
 
 NOT_FROM_FILES = ("help", "config")  # dests a YAML file can never set
@@ -59,7 +62,8 @@ def _flag(action: argparse.Action) -> str:
 def _expected(action: argparse.Action) -> str:
     if action.type in (None, str):
         return "a string"
-    return {int: "an integer", float: "a number"}.get(action.type, f"a valid {getattr(action.type, '__name__', 'value')}")
+    name = getattr(action.type, "__name__", "value")
+    return {"int": "an integer", "float": "a number"}.get(name, f"a valid {name}")
 
 
 def _scalar(action: argparse.Action, value: Any, bad) -> Any:
@@ -70,7 +74,9 @@ def _scalar(action: argparse.Action, value: Any, bad) -> Any:
         return str(value)
     try:
         return action.type(str(value))
-    except (TypeError, ValueError, argparse.ArgumentTypeError):
+    except argparse.ArgumentTypeError as e:  # a range check of the flag's type
+        raise bad(f"{_expected(action)}; {e}") from None
+    except (TypeError, ValueError):
         raise bad(_expected(action)) from None
 
 

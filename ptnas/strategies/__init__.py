@@ -33,11 +33,11 @@ names = _STRATEGIES.names
 
 TRIALS = 100
 COMMON = (
-    Flag("--trials", {"type": int, "default": None, "metavar": "N",
+    Flag("--trials", {"type": flags.at_least(1), "default": None, "metavar": "N",
                       "help": f"budget: evaluated architectures (default {TRIALS} unless --time-budget is given)"}),
     Flag("--time-budget", {"type": float, "default": None, "metavar": "SECONDS",
                            "help": "budget: wall time of the evaluations (the search stops at the first budget reached)"}),
-    Flag("--proxy-batches", {"type": int, "default": None, "metavar": "V",
+    Flag("--proxy-batches", {"type": flags.at_least(1), "default": None, "metavar": "V",
                              "help": "batches each --proxy score is summed over, for warm-up, move proposal and "
                                      "naswot (default 1)"}),
     Flag("--proxy-cache", {"default": None, "metavar": "FILE",

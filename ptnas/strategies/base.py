@@ -26,7 +26,7 @@ from typing import Any, Callable, ClassVar, Hashable, Sequence
 import numpy as np
 
 from ptnas.evaluators.base import Evaluator, Record
-from ptnas.flags import Flag
+from ptnas.flags import Flag, at_least
 
 GIVE_UP_AFTER = 1000  # consecutive already-seen samples after which a strategy takes the space as exhausted
 
@@ -237,6 +237,6 @@ def sample_unique(space, rng: np.random.Generator, count: int, avoid: Callable[[
     return out
 
 
-WARMUP = Flag("--warmup", {"type": int, "default": None, "metavar": "W",
+WARMUP = Flag("--warmup", {"type": at_least(0), "default": None, "metavar": "W",
                            "help": "random, evolution: score W random architectures with --proxy first (zero-cost "
                                    "warm-up, Abdelfattah et al. §5.1; default 0: none)"})

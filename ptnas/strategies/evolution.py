@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-from ptnas.flags import Flag
+from ptnas.flags import Flag, at_least, unset
 from ptnas.strategies.base import (GIVE_UP_AFTER, WARMUP, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
                                    result_of)
 from ptnas.strategies.random_search import warmup_order
@@ -27,11 +27,11 @@ class Evolution(Strategy):
     name = "evolution"
     FLAGS = (
         WARMUP,
-        Flag("--population", {"type": int, "default": None, "metavar": "P",
+        Flag("--population", {"type": at_least(1), "default": None, "metavar": "P",
                               "help": f"evolution: population size (default {POPULATION})"}),
-        Flag("--tournament", {"type": int, "default": None, "metavar": "S",
+        Flag("--tournament", {"type": at_least(1), "default": None, "metavar": "S",
                               "help": f"evolution: members sampled per tournament (default {TOURNAMENT})"}),
-        Flag("--move-proposal", {"type": int, "default": None, "nargs": "?", "const": 0, "metavar": "R",
+        Flag("--move-proposal", {"type": at_least(0), "default": None, "nargs": "?", "const": 0, "metavar": "R",
                                  "help": "evolution: the child is the winner's neighbour with the best --proxy score, "
                                          "among all neighbours (no value or 0) or R sampled ones (Abdelfattah §5.2)"}),
     )
@@ -50,7 +50,8 @@ class Evolution(Strategy):
 
     @classmethod
     def from_args(cls, args) -> "Evolution":
-        return cls(args.population or POPULATION, args.tournament or TOURNAMENT, args.warmup or 0, args.move_proposal)
+        return cls(unset(args.population, POPULATION), unset(args.tournament, TOURNAMENT), unset(args.warmup, 0),
+                   args.move_proposal)
 
     @property
     def wants_proxy(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ptnas.evaluators.base import Record
-from ptnas.flags import Flag
+from ptnas.flags import Flag, at_least, unset
 from ptnas.strategies.base import ProxyScores, Strategy, StrategyResult, Trials, sample_unique
 
 SAMPLES = 100
@@ -17,7 +17,7 @@ class Naswot(Strategy):
     name = "naswot"
     uses_evaluator = False
     needs_proxy = True
-    FLAGS = (Flag("--samples", {"type": int, "default": None, "metavar": "N",
+    FLAGS = (Flag("--samples", {"type": at_least(1), "default": None, "metavar": "N",
                                 "help": f"naswot: random architectures scored by --proxy (default {SAMPLES})"}),)
 
     def __init__(self, samples: int = SAMPLES):
@@ -27,7 +27,7 @@ class Naswot(Strategy):
 
     @classmethod
     def from_args(cls, args) -> "Naswot":
-        return cls(args.samples or SAMPLES)
+        return cls(unset(args.samples, SAMPLES))
 
     def describe(self) -> dict:
         return {"strategy": self.name, "samples": self.samples}

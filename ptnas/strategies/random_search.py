@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ptnas.flags import unset
 from ptnas.strategies.base import (GIVE_UP_AFTER, WARMUP, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
                                    result_of)
 
@@ -30,7 +31,7 @@ class RandomSearch(Strategy):
 
     @classmethod
     def from_args(cls, args) -> "RandomSearch":
-        return cls(args.warmup or 0)
+        return cls(unset(args.warmup, 0))
 
     @property
     def wants_proxy(self) -> bool:
