@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from ptnas import __version__, data, evaluators, jsonio, malloc, precision, proxies, selectors, spaces, strategies
-from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, parse, saved_flags
+from ptnas.runtime.config import OneLineParser, UsageError, explicit, layer, load_yaml, parse, saved_flags
 from ptnas.cli.processes import fail
 from ptnas.cli.processes import join, settle
 from ptnas.data import DataNotFoundError
@@ -182,15 +182,15 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
         raise UsageError(f"--resume: {out} was started on {started} process{'es' if started != 1 else ''}, this run has "
                          f"{now}; continue it with the same number (torchrun --nproc_per_node, --nnodes)")
     saved = saved_flags(parser, stored, exclude=RESUME_MAY_CHANGE)
-    given = parse(parser, argv)
-    parser.set_defaults(**saved)
-    args = parse(parser, argv)
-    defaults = vars(build_parser().parse_args([]))
+    # What the user set, on the command line or in --config: a value equal to a flag's default counts too.
+    given = layer(parser, load_yaml(args.config, f"--config {args.config}"), f"--config {args.config}") if args.config else {}
+    given.update(explicit(parser, argv))
     for key in sorted(saved):
-        if getattr(given, key) != defaults.get(key) and getattr(given, key) != saved[key]:
+        if key in given and given[key] != saved[key]:
             raise UsageError(f"--resume continues {out} with its saved settings: --{key.replace('_', '-')} "
-                             f"{getattr(given, key)} differs from its {saved[key]!r}")
-    return args
+                             f"{given[key]} differs from its {saved[key]!r}")
+    parser.set_defaults(**saved)
+    return parse(parser, argv)
 
 
 def _check_args(args: argparse.Namespace) -> None:

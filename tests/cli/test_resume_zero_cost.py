@@ -103,3 +103,19 @@ def test_resume_may_not_change_what_the_search_computes(whole, tmp_path, capsys)
         main(["--resume", "--out", str(run), "--proxy", "synflow"])
     assert e.value.code == 2
     assert "--proxy synflow differs from its 'nwot'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("how", ["flag", "config"])
+def test_a_setting_given_at_its_default_value_is_compared_too(whole, tmp_path, capsys, how):
+    """A synflow run resumed with nwot, the default proxy, on the command line or in --config: refused."""
+    run = killed_at(whole["nb201"], tmp_path / "run", 10)
+    config = run / "config.yaml"
+    config.write_text(config.read_text().replace("proxy: nwot", "proxy: synflow"))
+    extra = ["--proxy", "nwot"]
+    if how == "config":
+        (tmp_path / "c.yaml").write_text("proxy: nwot\n")
+        extra = ["--config", str(tmp_path / "c.yaml")]
+    with pytest.raises(SystemExit) as e:
+        main(["--resume", "--out", str(run), *extra])
+    assert e.value.code == 2
+    assert "--proxy nwot differs from its 'synflow'" in capsys.readouterr().err
