@@ -44,11 +44,37 @@ def _make(path: Path) -> None:
         raise RunDirError(f"run dir {path} is not writable; choose another output directory")
 
 
+def maker(path: str | Path) -> str | None:
+    """The program that made the run dir: its config.yaml's `program`, else its `command` (older runs);
+    None when there is no readable config.yaml."""
+    try:
+        config = yaml.safe_load((Path(path) / "config.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(config, dict):
+        return None
+    made = config.get("program") or config.get("command")
+    return str(made) if made else None
+
+
+def refuse_other_program(path: str | Path, program: str) -> None:
+    """RunDirExistsError when `path` holds a run that another program made: no program writes into it,
+    not even with --force (it could no longer be resumed or read)."""
+    made = maker(path)
+    if made is not None and not made.startswith(program):
+        other = made.split(" --")[0]
+        raise RunDirExistsError(f"{path} holds a run of {other}, not of {program}; {program} never writes into "
+                                "another program's run dir: pass another --out")
+
+
 class RunDir:
-    def __init__(self, path: str | Path, force: bool = False, resume: bool = False):
+    def __init__(self, path: str | Path, force: bool = False, resume: bool = False, program: str | None = None):
+        """`program`: the program writing the run (refuses a run dir another program made)."""
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise RunDirExistsError(f"run dir {self.path} exists and is not a directory; pass another --out")
+        if program is not None:
+            refuse_other_program(self.path, program)
         if resume:
             self._clear_for_resume()
             return
@@ -72,8 +98,10 @@ class RunDir:
             (self.path / name).unlink(missing_ok=True)
 
     @classmethod
-    def reopen(cls, path: str | Path) -> "RunDir":
-        """An existing run dir, to continue the run in it (resume): nothing is checked or deleted."""
+    def reopen(cls, path: str | Path, program: str | None = None) -> "RunDir":
+        """An existing run dir, to continue the run in it (resume): nothing is deleted."""
+        if program is not None:
+            refuse_other_program(path, program)
         run = cls.__new__(cls)
         run.path = Path(path)
         _make(run.path)

@@ -52,3 +52,27 @@ def test_search_and_train_final_report_it_in_one_line(tmp_path, capsys):
         "--epochs", "1", "--batch-size", "8", "--model-kwargs", "C=4", "N=1", "--workers", "0", "--no-progress",
         "--device", "cpu", "--output", tmp_path / "file", "--experiment", "run"])
     assert f"cannot create run dir {tmp_path / 'file' / 'run'}: {tmp_path / 'file'} is a file" in err
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_no_program_writes_into_a_run_dir_another_program_made(tmp_path, capsys, force):
+    from ptnas.cli import evaluate
+
+    searched = tmp_path / "search"
+    searched.mkdir()
+    config = "program: search.py\nproxy: synflow\n"
+    (searched / "config.yaml").write_text(config)
+    with pytest.raises(SystemExit) as e:
+        evaluate.main(["--sample", "1", "--valid-batches", "1", "--batch-size", "2", "--device", "cpu",
+                       "--out", str(searched), *force])
+    assert e.value.code == 2
+    assert "holds a run of search.py, not of ptnas-evaluate" in capsys.readouterr().err
+    assert (searched / "config.yaml").read_text() == config and sorted(p.name for p in searched.iterdir()) == ["config.yaml"]
+
+    evaluated = tmp_path / "evaluate"
+    evaluated.mkdir()
+    (evaluated / "config.yaml").write_text("command: ptnas-evaluate --sample 1\n")  # a run made before `program`
+    with pytest.raises(SystemExit) as e:
+        search.main(["--out", str(evaluated), "--device", "cpu", *force])
+    assert e.value.code == 2
+    assert "holds a run of ptnas-evaluate, not of search.py" in capsys.readouterr().err

@@ -41,7 +41,7 @@ from ptnas.evaluators import macro_table, nb201_table
 from ptnas.evaluators.zero_cost import ProxyScorer
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
-from ptnas.rundir import RunDir, RunDirExistsError
+from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
 
 PROG = "python -m ptnas.cli.correlate"
 DEFAULT_PROXIES = ("synflow", "nwot", "jacob_cov", "snip", "grad_norm", "grasp", "fisher", "zen",
@@ -144,6 +144,7 @@ def _read_reference(path: str) -> dict:
 def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
     """A fresh run dir, or the existing one with its measurements when it ran the same study."""
     out = Path(args.out)
+    refuse_other_program(out, PROG)
     old_config, old_scores = out / "config.yaml", out / "scores.jsonl"
     if not args.force and old_config.is_file() and old_scores.is_file():
         old = load_yaml(old_config, str(old_config))
@@ -341,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         batch = next(data.BatchSource(pool, args.batch_size, device).take(args.seed, 1))
         args.out = args.out or f"runs/correlate-{args.space}-seed{args.seed}-n{args.sample}"
         config = {k: v for k, v in vars(args).items() if k != "config"}
-        config.update(proxies=",".join(p.name for p in chosen), device=str(device), num_classes=num_classes,
+        config.update(program=PROG, proxies=",".join(p.name for p in chosen), device=str(device), num_classes=num_classes,
                       network_size=benchmark["size"], sampled=len(archs), ptnas_version=__version__,
                       torch_version=str(torch.__version__), python=platform.python_version(),
                       command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))

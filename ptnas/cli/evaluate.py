@@ -48,7 +48,7 @@ from ptnas.evaluators.table import column
 from ptnas.runtime.process import broadcast
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
-from ptnas.rundir import RunDir, RunDirExistsError
+from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
 
 PROG = "ptnas-evaluate"
 RESULTS = "evaluations.jsonl"
@@ -162,6 +162,7 @@ def _check(args: argparse.Namespace) -> None:
 
 def _open_run(out: Path, config: dict[str, Any], force: bool) -> tuple[RunDir, list[Record]]:
     """The run dir and the records of an interrupted evaluation with the same settings (continued)."""
+    refuse_other_program(out, PROG)
     stored = out / "config.yaml"
     if stored.is_file() and not force:
         saved = load_yaml(stored, str(stored))
@@ -216,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      run_dir=out if process.primary else None, progress=False)
         evaluator = Sharded(evaluators.build(args, context), process)  # candidates split over the ranks
         config = {k: v for k, v in vars(args).items() if k != "config"}
-        config.update(genotypes_evaluated=[str(g) for g in genotypes], network_size=context.size, device=str(device),
+        config.update(program=PROG, genotypes_evaluated=[str(g) for g in genotypes], network_size=context.size, device=str(device),
                       world_size=process.world_size)
         if process.primary:
             run, done = _open_run(out, config, args.force)

@@ -318,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             setup = _supernet_setup(args, space, size, num_classes, process, out)
         if process.primary:  # rank 0 alone writes the run dir
-            run = RunDir(out, force=args.force, resume=args.resume)
+            run = RunDir(out, force=args.force, resume=args.resume, program=PROG)
     except USER_ERRORS as e:
         error = _one_line(e)
     except (RuntimeError, MemoryError) as e:  # e.g. a width that cannot be allocated
@@ -329,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if run is not None:
         config = {k: v for k, v in vars(args).items() if k != "config"}
-        config.update(out=str(run.path), device=str(device), num_classes=num_classes,
+        config.update(program=PROG, out=str(run.path), device=str(device), num_classes=num_classes,
                       supernet_size={**space.search_size, **size}, world_size=process.world_size,
                       ptnas_version=__version__, torch_version=str(torch.__version__),
                       python=platform.python_version(), command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
