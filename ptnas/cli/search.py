@@ -350,15 +350,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     genotype = summary["genotype"]
+    described = None
     if table is not None and genotype is not None:
-        summary["benchmark"] = {"table": str(args.table), **table.report(genotype)}
+        try:  # the result is written whatever the table holds
+            summary["benchmark"] = {"table": str(args.table), **table.report(genotype)}
+            described = table.describe(genotype)
+        except KeyError as e:
+            summary["benchmark"] = {"table": str(args.table), "missing": _one_line(e)}
+            described = f"benchmark: not in the table ({_one_line(e)})"
     run.write_json("genotype.json", summary)
     run.write_text("genotype.txt", str(genotype) + "\n")
     with closing(summary_writer(run.path / "events")) as writer:
         save_genotype_picture(space, genotype, run.path, writer)
     print(f"genotype: {genotype}")
-    if table is not None and genotype is not None:
-        print(table.describe(genotype))
+    if described is not None:
+        print(described)
     for warning in summary.get("warnings", []):
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
     print(f"run dir: {run.path}")

@@ -106,6 +106,29 @@ def test_table_reports_the_benchmark_accuracy(tmp_path, capsys):
     assert f"cifar10 {acc['cifar10']:.2f}%" in capsys.readouterr().out
 
 
+def test_a_table_without_the_found_genotype_still_writes_the_result(tmp_path, capsys):
+    """The header of a real table and one row of another architecture: the search ends with exit 0,
+    genotype.json and genotype.txt, and the report says the architecture is not in the table."""
+    lines = shared_data("nb201_test_accuracy.csv").read_text().splitlines()
+    out = run(tmp_path, "--table", str(_table_with(tmp_path, lines[0], lines[1:])))
+    summary = json.loads((out / "genotype.json").read_text())
+    assert (out / "genotype.txt").read_text().strip() == summary["genotype"]
+    assert "is not in" in summary["benchmark"]["missing"]
+    assert "benchmark: not in the table" in capsys.readouterr().out
+
+
+def _table_with(tmp_path, header, rows):
+    """A table holding one row whose arch differs from every genotype a tiny search can find: its first row,
+    relabelled with an arch of only `none` ops kept, which zc-pt never keeps on all six edges."""
+    arch = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    cells = rows[0].split(",")
+    fields = header.split(",")
+    cells[fields.index("arch")] = arch
+    path = tmp_path / "one_row.csv"
+    path.write_text(header + "\n" + ",".join(cells) + "\n")
+    return path
+
+
 def test_search_on_real_cifar10_images(tmp_path):
     data = shared_data("cifar10-jpg")
     out = run(tmp_path, "--dataset", "cifar10", "--data", str(data))
