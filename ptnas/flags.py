@@ -26,9 +26,9 @@ class Flag:
         return self.name.lstrip("-").replace("-", "_")
 
 
-def at_least(low: float, kind: type = int):
-    """An argparse `type` that refuses values below `low` in one line naming the flag (argparse adds it):
-    0 or a negative value is never silently replaced by a default."""
+def at_least(low: float, kind: type = int, high: float | None = None, why: str = ""):
+    """An argparse `type` that refuses values below `low` (or above `high`, for `why`) in one line naming
+    the flag (argparse adds it): 0 or a negative value is never silently replaced by a default."""
     name = {int: "an integer", float: "a number"}[kind]
 
     def convert(text: str):
@@ -38,6 +38,8 @@ def at_least(low: float, kind: type = int):
             raise argparse.ArgumentTypeError(f"{text[:80]!r} is not {name}") from None
         if not value >= low:
             raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {text[:80]}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:,} ({why}), got {text[:80]}")
         return value
 
     convert.__name__ = kind.__name__

@@ -26,3 +26,27 @@ def test_zero_where_zero_is_allowed_stays_zero():
     args = parse(search.build_parser(), ["--strategy", "random", "--warmup", "0"])
     assert strategies.get("random").from_args(args).warmup == 0
     assert flags.unset(0, 5) == 0 and flags.unset(None, 5) == 5
+
+
+@pytest.mark.parametrize("argv", [["--strategy", "random", "--warmup", "1000000000"],
+                                  ["--strategy", "naswot", "--samples", "1000000000"]])
+def test_a_sample_count_that_would_spin_is_refused_at_once(argv):
+    with pytest.raises(UsageError, match=rf"^{argv[2]} must be at most 1,000,000 \(every drawn architecture is held"):
+        parse(search.build_parser(), argv)
+
+
+def test_evaluate_refuses_a_huge_sample_and_draws_as_before():
+    import numpy as np
+
+    from ptnas import spaces
+    from ptnas.cli import evaluate
+
+    with pytest.raises(UsageError, match=r"^--sample must be at most 1,000,000 "):
+        parse(evaluate.build_parser(), ["--sample", "1000000000000"])
+    space = spaces.get("nb201")
+    args = parse(evaluate.build_parser(), ["--sample", "5", "--seed", "3"])
+    rng, drawn = np.random.default_rng(3), []
+    while len(drawn) < 5:  # the draw the program made before: distinct, in order of first appearance
+        g = str(space.sample(rng))
+        drawn += [g] if g not in drawn else []
+    assert [str(g) for g in evaluate.genotypes_of(args, space)] == drawn

@@ -45,6 +45,8 @@ from ptnas.data import DataNotFoundError
 from ptnas.evaluators import Record
 from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.evaluators.table import column
+from ptnas.flags import at_least
+from ptnas.strategies.base import MAX_SAMPLES, WHY_MAX, sample_unique
 from ptnas.runtime.process import broadcast
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
@@ -63,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--space", default="nb201", help=f"search space: {', '.join(spaces.names())} (default nb201)")
     g.add_argument("--genotypes", default=None, metavar="FILE", help="a text file, one genotype per line")
     g.add_argument("--run", default=None, metavar="RUN_DIR", help="a search run dir: its unique candidates")
-    g.add_argument("--sample", type=int, default=None, metavar="K", help="K distinct random architectures of the space")
+    g.add_argument("--sample", type=at_least(1, high=MAX_SAMPLES, why=WHY_MAX), default=None, metavar="K",
+                   help="K distinct random architectures of the space")
     g.add_argument("--seed", type=int, default=0, help="seed of --sample, of every network's weights and of the data order")
     z = p.add_argument_group("zero-cost proxy (--evaluator zero-cost)")
     z.add_argument("--proxy", default="nwot", help=f"{', '.join(proxies.names())} (default nwot)")
@@ -97,13 +100,7 @@ def genotypes_of(args: argparse.Namespace, space) -> list:
     if args.sample is not None:
         if args.sample < 1:
             raise UsageError(f"--sample must be at least 1, got {args.sample}")
-        rng = np.random.default_rng(args.seed)
-        found: dict[str, Any] = {}
-        for _ in range(100 * args.sample):
-            g = space.sample(rng)
-            found.setdefault(str(g), g)
-            if len(found) == args.sample:
-                break
+        found = {str(g): g for g in sample_unique(space, np.random.default_rng(args.seed), args.sample)}
         if len(found) < args.sample:
             print(f"{PROG}: the {args.space} space gave only {len(found)} distinct architectures; evaluating those",
                   file=sys.stderr)

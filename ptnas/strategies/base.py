@@ -28,6 +28,7 @@ import numpy as np
 from ptnas.evaluators.base import Evaluator, Record
 from ptnas.flags import Flag, at_least
 
+MAX_SAMPLES, WHY_MAX = 1_000_000, "every drawn architecture is held in memory"  # cap of --warmup, --samples, --sample
 GIVE_UP_AFTER = 1000  # consecutive already-seen samples after which a strategy takes the space as exhausted
 
 
@@ -237,6 +238,6 @@ def sample_unique(space, rng: np.random.Generator, count: int, avoid: Callable[[
     return out
 
 
-WARMUP = Flag("--warmup", {"type": at_least(0), "default": None, "metavar": "W",
+WARMUP = Flag("--warmup", {"type": at_least(0, high=MAX_SAMPLES, why=WHY_MAX), "default": None, "metavar": "W",
                            "help": "random, evolution: score W random architectures with --proxy first (zero-cost "
                                    "warm-up, Abdelfattah et al. §5.1; default 0: none)"})

@@ -8,7 +8,7 @@ import numpy as np
 
 from ptnas.evaluators.base import Record
 from ptnas.flags import Flag, at_least, unset
-from ptnas.strategies.base import ProxyScores, Strategy, StrategyResult, Trials, sample_unique
+from ptnas.strategies.base import MAX_SAMPLES, WHY_MAX, ProxyScores, Strategy, StrategyResult, Trials, sample_unique
 
 SAMPLES = 100
 
@@ -17,7 +17,7 @@ class Naswot(Strategy):
     name = "naswot"
     uses_evaluator = False
     needs_proxy = True
-    FLAGS = (Flag("--samples", {"type": at_least(1), "default": None, "metavar": "N",
+    FLAGS = (Flag("--samples", {"type": at_least(1, high=MAX_SAMPLES, why=WHY_MAX), "default": None, "metavar": "N",
                                 "help": f"naswot: random architectures scored by --proxy (default {SAMPLES})"}),)
 
     def __init__(self, samples: int = SAMPLES):
