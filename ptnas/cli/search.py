@@ -166,6 +166,7 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
     """Flags over --config over, with --resume, the settings saved in the run's config.yaml; a resumed run
     may not change what it computes."""
     args = parse(parser, argv)
+    args.given = _given(parser, argv, args)
     if not args.resume:
         return args
     if args.out is None:
@@ -182,15 +183,24 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
         raise UsageError(f"--resume: {out} was started on {started} process{'es' if started != 1 else ''}, this run has "
                          f"{now}; continue it with the same number (torchrun --nproc_per_node, --nnodes)")
     saved = saved_flags(parser, stored, exclude=RESUME_MAY_CHANGE)
-    # What the user set, on the command line or in --config: a value equal to a flag's default counts too.
-    given = layer(parser, load_yaml(args.config, f"--config {args.config}"), f"--config {args.config}") if args.config else {}
-    given.update(explicit(parser, argv))
+    given = args.given
     for key in sorted(saved):
         if key in given and given[key] != saved[key]:
             raise UsageError(f"--resume continues {out} with its saved settings: --{key.replace('_', '-')} "
                              f"{given[key]} differs from its {saved[key]!r}")
     parser.set_defaults(**saved)
-    return parse(parser, argv)
+    resumed = parse(parser, argv)
+    resumed.given = given
+    return resumed
+
+
+def _given(parser: argparse.ArgumentParser, argv: Sequence[str] | None, args: argparse.Namespace) -> dict[str, Any]:
+    """What the user set, on the command line or in --config, in the parser's order: a value equal to a
+    flag's default counts too."""
+    given = layer(parser, load_yaml(args.config, f"--config {args.config}"), f"--config {args.config}") if args.config else {}
+    given.update(explicit(parser, argv))
+    order = [a.dest for a in parser._actions]
+    return {k: given[k] for k in sorted(given, key=order.index)}
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -244,8 +254,19 @@ def _check_args(args: argparse.Namespace) -> None:
             raise UsageError(f"--table works with --space {' or '.join(evaluators.table_spaces())}, not {args.space}")
         if not Path(args.table).is_file():
             raise UsageError(f"--table {args.table}: no such file")
+    _refuse_unread_selector_settings(args)
     if args.proxy_cache is not None and not Path(args.proxy_cache).is_file():
         raise UsageError(f"--proxy-cache {args.proxy_cache}: no such file")
+
+
+def _refuse_unread_selector_settings(args: argparse.Namespace) -> None:
+    """A selector's own setting given to a search whose selector (or strategy) does not read it: one line."""
+    chosen = selectors.get(args.selector or DEFAULT_SELECTOR) if args.strategy is None else None
+    for key in args.given:
+        users = [n for n in selectors.names() if key in selectors.get(n).reads]
+        if users and (chosen is None or key not in chosen.reads):
+            where = f"--strategy {args.strategy}" if chosen is None else args.selector or DEFAULT_SELECTOR
+            raise UsageError(f"--{key.replace('_', '-')} applies to --selector {' or '.join(users)}, not {where}")
 
 
 def _at_least(args: argparse.Namespace, flag: str, low: int) -> None:
@@ -328,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(PROG, error)
 
     if run is not None:
-        config = {k: v for k, v in vars(args).items() if k != "config"}
+        config = {k: v for k, v in vars(args).items() if k not in ("config", "given")}
         config.update(program=PROG, out=str(run.path), device=str(device), num_classes=num_classes,
                       supernet_size={**space.search_size, **size}, world_size=process.world_size,
                       ptnas_version=__version__, torch_version=str(torch.__version__),

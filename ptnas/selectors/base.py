@@ -17,6 +17,9 @@ import torch
 from ptnas.supernet import EdgeId, Supernet
 
 OpScores = dict[tuple[EdgeId, str], float]
+# The settings of the bilevel DARTS training that the trained selectors share (supernet.training).
+BILEVEL = ("epochs", "supernet", "second_order", "fix_alpha", "steps_per_epoch", "lr", "lr_min", "momentum",
+           "weight_decay", "grad_clip", "arch_lr", "arch_weight_decay", "eval_batches")
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Selector:
     edge_keep_high = True
     trains_supernet: ClassVar[bool] = False  # decides on a supernet trained by bilevel DARTS first
     replayable: ClassVar[bool] = False  # a pass's scores depend only on the decisions and the pass's batch
+    reads: ClassVar[tuple[str, ...]] = ()  # the search settings (flag dests) this selector reads of its own
 
     @classmethod
     def check_args(cls, args: argparse.Namespace) -> None:

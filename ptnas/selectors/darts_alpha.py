@@ -12,7 +12,7 @@ from typing import Sequence
 
 import torch
 
-from ptnas.selectors.base import OpScores, Selector
+from ptnas.selectors.base import BILEVEL, OpScores, Selector
 from ptnas.supernet import EdgeId, Supernet
 
 NONE = "none"
@@ -26,6 +26,7 @@ class DartsAlpha(Selector):
     edge_keep_high = True
     trains_supernet = True
     replayable = True
+    reads = BILEVEL
 
     @classmethod
     def check_args(cls, args) -> None:

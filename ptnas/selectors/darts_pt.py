@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ptnas.data.batches import BatchSource
-from ptnas.selectors.base import OpScores, SearchContext, Selector
+from ptnas.selectors.base import BILEVEL, OpScores, SearchContext, Selector
 from ptnas.supernet import EdgeId, Supernet
 from ptnas.supernet.replicas import Chunks
 from ptnas.supernet.training import BilevelTrainer, evaluate, evaluate_replicas
@@ -39,6 +39,7 @@ class DartsPT(Selector):
 
     name = "darts-pt"
     trains_supernet = True
+    reads = (*BILEVEL, "criterion", "tune_epochs", "tune_lr", "replicas")
 
     @classmethod
     def from_context(cls, context: SearchContext) -> "DartsPT":

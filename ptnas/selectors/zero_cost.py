@@ -38,6 +38,7 @@ Streams = Union[Iterator[Batch], Callable[[int], Iterator[Batch]]]
 
 class _ZeroCost(Selector):
     replayable = True
+    reads = ("replicas",)
 
     def __init__(self, proxy: AnyProxy, batches: Streams, bn_mode: str = "eval", progress: bool = False,
                  on_parts: PartsSink | None = None, precision: str = "fp32", replicas: int = 0):

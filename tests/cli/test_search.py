@@ -160,6 +160,12 @@ def test_search_on_real_cifar10_images(tmp_path):
     (["--precision", "fp16"], "argument --precision: invalid choice: 'fp16'"),
     (["--replicas", "-2"], "--replicas must be at least 0, got -2"),
     (["--replicas", "1.5"], "argument --replicas: invalid int value: '1.5'"),
+    # a selector's own setting, given at its default value too, where the selector does not read it
+    (["--lr", "0.025"], "--lr applies to --selector darts-alpha or darts-pt, not zc-pt"),
+    (["--arch-weight-decay", "0.01"], "--arch-weight-decay applies to --selector darts-alpha or darts-pt, not zc-pt"),
+    (["--selector", "darts-alpha", "--tune-lr", "0.1"], "--tune-lr applies to --selector darts-pt, not darts-alpha"),
+    (["--selector", "darts-alpha", "--replicas", "2"], "--replicas applies to --selector zc-pt or zc-disc or darts-pt, "
+                                                       "not darts-alpha"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_info:
@@ -168,6 +174,16 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not (tmp_path / "x").exists()  # nothing written for a run that never started
+
+
+@pytest.mark.parametrize("flag", ["--lr", "--grad-clip", "--tune-lr"])
+def test_a_selector_setting_given_to_a_strategy_is_one_line(tmp_path, capsys, flag):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--strategy", "random", "--evaluator", "table", flag, "0.025", "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{flag} applies to --selector darts-" in err
+    assert err.endswith("not --strategy random") and not (tmp_path / "x").exists()
 
 
 def test_tables_of_the_wrong_kind_or_with_a_bad_cell_are_one_line(tmp_path, capsys):
