@@ -34,7 +34,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ptnas import __version__, data, evaluators, jsonio, malloc, precision, proxies, selectors, spaces, strategies
+from ptnas import __version__, data, evaluators, flags, jsonio, malloc, precision, proxies, selectors, spaces, strategies
 from ptnas.runtime.config import OneLineParser, UsageError, explicit, layer, load_yaml, parse, saved_flags
 from ptnas.cli.processes import fail
 from ptnas.cli.processes import join, settle
@@ -255,6 +255,8 @@ def _check_args(args: argparse.Namespace) -> None:
         if not Path(args.table).is_file():
             raise UsageError(f"--table {args.table}: no such file")
     _refuse_unread_selector_settings(args)
+    if multi_trial:
+        _refuse_unread_multi_trial_settings(args)
     if args.proxy_cache is not None and not Path(args.proxy_cache).is_file():
         raise UsageError(f"--proxy-cache {args.proxy_cache}: no such file")
 
@@ -267,6 +269,32 @@ def _refuse_unread_selector_settings(args: argparse.Namespace) -> None:
         if users and (chosen is None or key not in chosen.reads):
             where = f"--strategy {args.strategy}" if chosen is None else args.selector or DEFAULT_SELECTOR
             raise UsageError(f"--{key.replace('_', '-')} applies to --selector {' or '.join(users)}, not {where}")
+
+
+PROXY_SETTINGS = ("proxy", "bn_mode", "precision")  # read wherever a zero-cost proxy runs
+STEERING = ("proxy_batches", "proxy_cache")  # read by a strategy that a proxy steers
+
+
+def _refuse_unread_multi_trial_settings(args: argparse.Namespace) -> None:
+    """Evaluator settings given to a strategy that evaluates nothing (naswot), and proxy settings given
+    where no proxy runs (no zero-cost evaluator, no warm-up or move proposal): one line."""
+    strategy = strategies.get(args.strategy).from_args(args)
+    evaluator = evaluators.get(args.evaluator) if strategy.uses_evaluator else None
+    if evaluator is None:
+        own = {"evaluator", *(f.dest for f in flags.declared(evaluators._EVALUATORS))}
+        for key in args.given:
+            if key in own:
+                raise UsageError(f"--{key.replace('_', '-')} applies to strategies that evaluate architectures, not "
+                                 f"--strategy {args.strategy} (its proxy alone decides)")
+        return
+    read = set(evaluator.READS) | ({*PROXY_SETTINGS, *STEERING} if strategy.wants_proxy else set())
+    for key in args.given:
+        if key in (*PROXY_SETTINGS, *STEERING, "valid_batches") and key not in read:
+            why = ("it is the zero-cost evaluator's V" if key == "valid_batches" else
+                   "a proxy steers a strategy through --warmup or --move-proposal" if key in STEERING else
+                   "a proxy runs in --evaluator zero-cost, --warmup, --move-proposal and naswot")
+            raise UsageError(f"--{key.replace('_', '-')} is not read by --strategy {args.strategy} with --evaluator "
+                             f"{args.evaluator} ({why})")
 
 
 def _at_least(args: argparse.Namespace, flag: str, low: int) -> None:

@@ -73,6 +73,14 @@ def test_random_search_with_a_proxy_cache_warm_up(tmp_path):
     (["--trials", "5"], "--trials applies to multi-trial search"),
     (["--strategy", "local", "--evaluator", "table"], "--evaluator table needs --table FILE"),
     (["--strategy", "local", "--resume", "--out", "/nonexistent"], "--resume: there is no run dir /nonexistent"),
+    # settings that the chosen strategy and evaluator would never read
+    (["--strategy", "random", "--evaluator", "shortreg", "--proxy", "synflow"],
+     "--proxy is not read by --strategy random with --evaluator shortreg"),
+    (["--strategy", "local", "--evaluator", "shortreg", "--proxy-batches", "2"],
+     "--proxy-batches is not read by --strategy local with --evaluator shortreg"),
+    (["--strategy", "random", "--evaluator", "shortreg", "--valid-batches", "3"],
+     "--valid-batches is not read by --strategy random with --evaluator shortreg (it is the zero-cost evaluator's V)"),
+    (["--strategy", "naswot", "--train-epochs", "2"], "--train-epochs applies to strategies that evaluate architectures"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as e:
