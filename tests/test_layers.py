@@ -36,6 +36,13 @@ def test_only_programs_import_programs():
     assert bad == []
 
 
+def test_only_programs_and_the_python_api_import_jobs():
+    bad = [(m, i) for m, path in _modules() if m != "ptnas.__init__" and not _is(m, "ptnas.cli") and not _is(m, "ptnas.jobs")
+           for i in _imports(path) if _is(i, "ptnas.jobs")]
+    assert bad == []
+    assert "ptnas.jobs.search" in _imports(PACKAGE / "__init__.py")  # the walk sees the API's lazy imports
+
+
 def test_the_runtime_imports_no_algorithm_and_no_program():
     bad = [(m, i) for m, path in _modules() if _is(m, "ptnas.runtime")
            for i in _imports(path) if not any(_is(i, p) for p in RUNTIME_MAY_IMPORT)]

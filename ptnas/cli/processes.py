@@ -11,7 +11,7 @@ import warnings
 from typing import NoReturn
 
 from ptnas import device as devices
-from ptnas.runtime.process import Process, gather, init_process, launched_rank
+from ptnas.runtime.process import Process, init_process, launched_rank, settle  # noqa: F401 - settle for the programs
 
 
 def join(prog: str, device: str) -> Process:
@@ -30,12 +30,6 @@ def join(prog: str, device: str) -> Process:
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the life of the process
         warnings.simplefilter("ignore")
     return process
-
-
-def settle(process: Process, error: str | None) -> str | None:
-    """The first setup error of any rank (rank order), on every rank, so all stop or none does."""
-    errors = [e for e in gather(error, process) if e is not None]
-    return errors[0] if errors else None
 
 
 def primary() -> bool:

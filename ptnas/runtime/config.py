@@ -12,6 +12,7 @@ more layers combine `explicit`, `layer` and `merge` themselves.
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
@@ -131,9 +132,10 @@ def layer(parser: argparse.ArgumentParser, data: dict[str, Any], origin: str,
         if dest in ignore:
             continue
         if dest not in actions:
-            names = sorted(actions)
-            raise UsageError(f"{origin}: unknown key {key!r}; keys are flag names such as "
-                             f"{', '.join(names[:6])}, ...")
+            close = difflib.get_close_matches(dest, actions, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UsageError(f"{origin}: unknown key {key!r}{hint}; keys are the flags' names with underscores, "
+                             f"such as {', '.join(sorted(actions)[:6])}, ...")
         out[dest] = check_value(actions[dest], str(key), value, origin)
     return out
 

@@ -110,3 +110,9 @@ def broadcast(obj: Any, process: Process) -> Any:
 def shutdown(process: Process) -> None:
     if process.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def settle(process: Process, error: str | None) -> str | None:
+    """The first setup error of any rank (rank order), on every rank, so all stop or none does."""
+    errors = [e for e in gather(error, process) if e is not None]
+    return errors[0] if errors else None

@@ -216,7 +216,7 @@ def test_existing_run_dir_is_refused_without_force_no_traceback(tmp_path):
 
 
 def test_an_all_nan_search_says_so():
-    from ptnas.cli.search import _warnings
+    from ptnas.jobs.search import _warnings
 
     nan = float("nan")
     assert _warnings([{"kind": "score", "value": nan}, {"kind": "score", "value": None}, {"kind": "decision"}]) == [

@@ -1,0 +1,375 @@
+"""Rank given architectures with an evaluator: the job behind `ptnas-evaluate` and `ptnas.evaluate(...)`.
+
+    python -m ptnas.cli.evaluate --space nb201 --evaluator fear --sample 30 --seed 0 \
+        --dataset cifar10 --data ../shared/data/cifar10-jpg --table ../shared/data/nb201_test_accuracy.csv
+    python -m ptnas.cli.evaluate --space darts --evaluator shortreg --run runs/my-search   # a search's candidates
+    python -m ptnas.cli.evaluate --space nb201 --evaluator zero-cost --proxy synflow --genotypes archs.txt
+
+The genotypes come from `--genotypes FILE` (one per line), `--run RUN_DIR` (the unique candidates of a
+search) or `--sample K` (K distinct random architectures of the space, drawn with `--seed`). Each is
+evaluated on the search splits of `--dataset` (training evaluators train on the first `--train-portion`
+and validate on the rest) at the size `--init-channels` / `--layers` (default: the space's search size).
+
+Writes, in `--out`: config.yaml, evaluations.jsonl (one record per architecture, flushed as it finishes:
+index, genotype, value = score, status, reason, seconds, details), TensorBoard events and ranking.csv.
+Prints the ranking; with `--table`, the ground truth next to it and Spearman ρ / Kendall τ of the scores
+against it. Rerunning the same command continues an interrupted evaluation: what evaluations.jsonl
+already holds is not evaluated again.
+
+Under torchrun (`torchrun --nproc_per_node 8 -m ptnas.cli.evaluate ...`, docs/distributed.md) the
+architectures are split over the ranks, each evaluates its share on its own device, and rank 0 writes
+every record in the original order; the run is the same as on one process.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import platform
+import sys
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+
+from ptnas import __version__, data, evaluators, jsonio, proxies, spaces
+from ptnas.runtime.config import OneLineParser, UsageError, layer, load_yaml
+from ptnas.data import DataNotFoundError
+from ptnas.evaluators import Record
+from ptnas.evaluators.distributed import RankFailed, Sharded
+from ptnas.evaluators.table import column
+from ptnas.flags import at_least
+from ptnas.strategies.base import MAX_SAMPLES, WHY_MAX, sample_unique
+from ptnas.runtime.process import Process, broadcast, init_process, settle
+from ptnas.event_files import summary_writer
+from ptnas.registry import UnknownNameError
+from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
+
+PROG = "ptnas-evaluate"
+RESULTS = "evaluations.jsonl"
+# Settings that may differ when an interrupted evaluation is continued.
+MAY_CHANGE = ("out", "force", "device", "workers", "config", "world_size")  # records are in candidate order
+USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, ValueError, KeyError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog=PROG, description="Rank architectures with an evaluator (zero-cost, table, shortreg, fear).")
+    g = p.add_argument_group("architectures (one of)")
+    g.add_argument("--space", default="nb201", help=f"search space: {', '.join(spaces.names())} (default nb201)")
+    g.add_argument("--genotypes", default=None, metavar="FILE", help="a text file, one genotype per line")
+    g.add_argument("--run", default=None, metavar="RUN_DIR", help="a search run dir: its unique candidates")
+    g.add_argument("--sample", type=at_least(1, high=MAX_SAMPLES, why=WHY_MAX), default=None, metavar="K",
+                   help="K distinct random architectures of the space")
+    g.add_argument("--seed", type=int, default=0, help="seed of --sample, of every network's weights and of the data order")
+    z = p.add_argument_group("zero-cost proxy (--evaluator zero-cost)")
+    z.add_argument("--proxy", default="nwot", help=f"{', '.join(proxies.names())} (default nwot)")
+    z.add_argument("--valid-batches", type=int, default=10, help="V, batches a score is summed over (default 10)")
+    z.add_argument("--bn-mode", default="eval", choices=proxies.BN_MODES, help="BatchNorm mode while scoring (default eval)")
+    evaluators.add_flags(p)
+    d = p.add_argument_group("data and networks")
+    d.add_argument("--dataset", default="synthetic-cifar10", help=f"{', '.join(data.names())} (default synthetic-cifar10)")
+    d.add_argument("--data", default="data", help="dataset directory (default ./data)")
+    d.add_argument("--download", action="store_true", help="download CIFAR through torchvision if absent")
+    d.add_argument("--batch-size", type=int, default=64, help="batch of the zero-cost scores (default 64)")
+    d.add_argument("--train-portion", type=float, default=0.5,
+                   help="training evaluators train on this first part of the training set and validate on the rest")
+    d.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
+    d.add_argument("--init-channels", type=int, default=None, help="network width (per space, see docs/spaces.md)")
+    d.add_argument("--layers", type=int, default=None, help="network depth (per space, see docs/spaces.md)")
+    r = p.add_argument_group("run")
+    r.add_argument("--out", default=None, help="run directory (default runs/evaluate-<space>-<evaluator>-seed<seed>)")
+    r.add_argument("--force", action="store_true", help="start over in an --out that holds another evaluation")
+    r.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
+    r.add_argument("--config", default=None, help="YAML file of flag defaults; command-line flags override it")
+    r.add_argument("--table", default=None, help="benchmark table (ground truth): adds Spearman ρ and Kendall τ")
+    return p
+
+
+def genotypes_of(args: argparse.Namespace, space) -> list:
+    """The architectures to evaluate, parsed; UsageError (one line) for anything wrong."""
+    sources = [f for f in ("genotypes", "run", "sample") if getattr(args, f) is not None]
+    if len(sources) != 1:
+        raise UsageError("pass exactly one of --genotypes FILE, --run RUN_DIR, --sample K")
+    if args.sample is not None:
+        if args.sample < 1:
+            raise UsageError(f"--sample must be at least 1, got {args.sample}")
+        found = {str(g): g for g in sample_unique(space, np.random.default_rng(args.seed), args.sample)}
+        if len(found) < args.sample:
+            print(f"{PROG}: the {args.space} space gave only {len(found)} distinct architectures; evaluating those",
+                  file=sys.stderr)
+        return list(found.values())
+    if args.run is not None:
+        path = Path(args.run) / "genotype.json"
+        if not path.is_file():
+            raise UsageError(f"--run {args.run}: not a search run dir (it has no genotype.json)")
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--run {args.run}: {path} is not valid JSON ({e})") from None
+        if summary.get("space") not in (None, args.space):
+            raise UsageError(f"--run {args.run} holds {summary['space']} genotypes, not {args.space}; pass --space "
+                             f"{summary['space']}")
+        texts = [c["genotype"] for c in summary.get("candidates") or []]
+        if not texts:
+            raise UsageError(f"--run {args.run}: the run has no candidates (a multi-trial search lists its "
+                             "evaluations in scores.jsonl, not candidates)")
+        return [_parse(space, t, f"--run {args.run}: candidate {i + 1}") for i, t in enumerate(texts)]
+    path = Path(args.genotypes)
+    if not path.is_file():
+        raise UsageError(f"--genotypes {path}: no such file")
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            out.append(_parse(space, line.strip(), f"--genotypes {path}: line {n}"))
+    if not out:
+        raise UsageError(f"--genotypes {path}: no genotype in it (one per line)")
+    return list({str(g): g for g in out}.values())
+
+
+def _parse(space, text: str, where: str):
+    try:
+        return space.parse(text)
+    except (ValueError, TypeError, SyntaxError) as e:
+        raise UsageError(f"{where} is not a {space.name} genotype: {' '.join(str(e).split())}") from None
+
+
+def _check(args: argparse.Namespace) -> None:
+    spaces.get(args.space)
+    proxies.get(args.proxy)
+    data.num_classes(args.dataset)
+    evaluators.check_flags(args)
+    for flag, low in (("valid_batches", 1), ("batch_size", 1), ("workers", 0)):
+        if getattr(args, flag) < low:
+            raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}, got {getattr(args, flag)}")
+    if not 0 < args.train_portion <= 1:
+        raise UsageError(f"--train-portion must be in (0, 1], got {args.train_portion}")
+    if args.table is not None:
+        if args.space not in evaluators.table_spaces():
+            raise UsageError(f"--table works with --space {' or '.join(evaluators.table_spaces())}, not {args.space}")
+        if not Path(args.table).is_file():
+            raise UsageError(f"--table {args.table}: no such file")
+
+
+def _open_run(out: Path, config: dict[str, Any], force: bool) -> tuple[RunDir, list[Record]]:
+    """The run dir and the records of an interrupted evaluation with the same settings (continued)."""
+    refuse_other_program(out, PROG)
+    stored = out / "config.yaml"
+    if stored.is_file() and not force:
+        saved = load_yaml(stored, str(stored))
+        differ = [k for k in config if k not in MAY_CHANGE and k in saved and saved[k] != config[k]]
+        if differ:
+            raise RunDirExistsError(f"{out} holds an evaluation with other settings ({differ[0]}: {saved[differ[0]]!r}, "
+                                    f"now {config[differ[0]]!r}); pass --force to start over or --out to choose another")
+        records = []
+        if (out / RESULTS).is_file():
+            for line in (out / RESULTS).read_text(encoding="utf-8").splitlines(keepends=True):
+                if not line.endswith("\n"):
+                    break  # cut by the kill
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    break
+                records.append(Record(r["genotype"], r["value"], r["status"], r["seconds"], r["details"], r["reason"]))
+        run = RunDir.reopen(out)
+        run.write_text(RESULTS, "".join(jsonio.dumps(_row(i, r)) + "\n" for i, r in enumerate(records)))
+        return run, records
+    run = RunDir(out, force=True) if force else RunDir(out)
+    for stale in (RESULTS, "ranking.csv"):
+        (run.path / stale).unlink(missing_ok=True)
+    return run, []
+
+
+def _row(index: int, r: Record) -> dict[str, Any]:
+    return {"index": index, "genotype": r.genotype, "value": r.score, "status": r.status, "reason": r.reason,
+            "seconds": r.seconds, "details": r.details}
+
+
+class EvaluationFailed(UsageError):
+    """An evaluation that stopped on bad input or a failed rank, in one line; `code` is the program's
+    exit status (2 for input, 1 for a failed rank)."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class EvaluationResult:
+    """Every architecture's record in evaluation order, the ranking (rows best first, with the ground
+    truth of a --table), the correlation against it, the printed text, and the run dir."""
+    records: list[Record]
+    rows: list[dict[str, Any]]
+    correlation: dict[str, Any]
+    text: str
+    run_dir: Path | None
+
+
+def evaluate(settings: dict[str, Any], origin: str = "ptnas.evaluate") -> EvaluationResult:
+    """`ptnas.evaluate(**settings)`: ptnas-evaluate's flags as keywords (`sample=30`, `evaluator="fear"`),
+    checked as the command line checks them; `config` names a YAML file under them. Rerunning with the
+    same settings continues an interrupted evaluation. Raises UsageError (a ValueError) in one line."""
+    parser = build_parser()
+    settings = dict(settings)
+    config = settings.pop("config", None)
+    given = layer(parser, load_yaml(config, f"config {config}"), f"config {config}") if config is not None else {}
+    given.update(layer(parser, settings, origin))
+    defaults = {a.dest: a.default for a in parser._actions if a.dest != "help"}
+    args = argparse.Namespace(**{**defaults, **given})
+    args.config = None if config is None else str(config)
+    check(args)
+    try:
+        process = init_process(args.device)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    shown = ", ".join(f"{k}={v!r}" for k, v in settings.items())
+    return run(args, process, command=f"{origin}({shown})")
+
+
+def check(args: argparse.Namespace) -> None:
+    """Names, ranges and combinations that need no work; raises UsageError with one line."""
+    try:
+        _check(args)
+    except USER_ERRORS as e:
+        raise UsageError(_one_line(e)) from None
+
+
+def run(args: argparse.Namespace, process: Process, command: str) -> EvaluationResult:
+    """The checked settings' evaluation on this process (one rank under torchrun): rank 0 writes every
+    record as it finishes. Raises EvaluationFailed; on KeyboardInterrupt what is done is kept (and said
+    so) and it re-raises."""
+    device, error, run_dir, done = process.device, None, None, []
+    try:
+        space = spaces.get(args.space)
+        size = space.size_kwargs(args.init_channels, args.layers)
+        genotypes = genotypes_of(args, space)
+        table = evaluators.table(args.space, args.table) if args.table else None
+        out = Path(args.out or f"runs/evaluate-{args.space}-{args.evaluator}-seed{args.seed}")
+        context = evaluators.Context(space, data.num_classes(args.dataset), size={**space.search_size, **size},
+                                     device=device, seed=args.seed, dataset=args.dataset, data_dir=args.data,
+                                     download=args.download, train_portion=args.train_portion,
+                                     batch_size=args.batch_size, workers=args.workers,
+                                     run_dir=out if process.primary else None, progress=False)
+        evaluator = Sharded(evaluators.build(args, context), process)  # candidates split over the ranks
+        config = {k: v for k, v in vars(args).items() if k != "config"}
+        config.update(program=PROG, genotypes_evaluated=[str(g) for g in genotypes], network_size=context.size, device=str(device),
+                      world_size=process.world_size)
+        if process.primary:
+            run_dir, done = _open_run(out, config, args.force)
+    except USER_ERRORS as e:
+        error = _one_line(e)
+    error = settle(process, error)
+    if error is not None:
+        raise EvaluationFailed(error)
+    done = broadcast(done, process)
+    if not process.primary:  # evaluates its share; rank 0 writes everything
+        try:
+            evaluator.evaluate(genotypes[len(done):])
+        except (*USER_ERRORS, RankFailed) as e:
+            raise EvaluationFailed(_one_line(e), code=2 if isinstance(e, USER_ERRORS) else 1) from None
+        return EvaluationResult([], [], {}, "", None)
+    config.update(ptnas_version=__version__, torch_version=str(torch.__version__), python=platform.python_version(),
+                  command=command)
+    run_dir.write_yaml("config.yaml", config)
+    records = list(done)
+    if done:
+        print(f"{PROG}: continuing {run_dir.path}: {len(done)} of {len(genotypes)} already evaluated", file=sys.stderr)
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(genotypes), initial=len(done), desc=f"{args.evaluator}")
+    with closing(summary_writer(run_dir.path / "events")) as writer, open(run_dir.path / RESULTS, "a", encoding="utf-8") as f:
+        def write(record: Record) -> None:
+            index = len(records)
+            records.append(record)
+            f.write(jsonio.dumps(_row(index, record)) + "\n")
+            f.flush()
+            if record.score is not None:
+                writer.add_scalar("evaluation/score", record.score, index)
+            writer.add_text("evaluation/genotype", f"{record.genotype} ({record.status})", index)
+            bar.update()
+
+        try:
+            evaluator.evaluate(genotypes[len(done):], on_record=write)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"{PROG}: interrupted; {len(records)} evaluations are in {run_dir.path / RESULTS}: rerun the same "
+                  "command to continue", file=sys.stderr)
+            raise
+        except (*USER_ERRORS, RankFailed) as e:
+            bar.close()
+            raise EvaluationFailed(f"{_one_line(e)} ({len(records)} evaluations so far are in {run_dir.path / RESULTS})",
+                                   code=2 if isinstance(e, USER_ERRORS) else 1) from None
+        bar.close()
+        summary = ranking(records, table, args)
+        for key, value in summary["correlation"].items():
+            if value is not None and math.isfinite(value):
+                writer.add_scalar(f"correlation/{key}", value, 0)
+    run_dir.write_text("ranking.csv", _csv(summary["rows"]))
+    run_dir.write_json("summary.json", {"evaluator": evaluator.describe(), "correlation": summary["correlation"],
+                                        "evaluations": len(records),
+                                        "statuses": {s: sum(r.status == s for r in records) for s in evaluators.base.STATUSES},
+                                        "mean_seconds": float(np.mean([r.seconds for r in records])) if records else None,
+                                        **peak_memory(device)})
+    return EvaluationResult(records, summary["rows"], summary["correlation"], summary["text"], run_dir.path)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e.args[0] if isinstance(e, KeyError) and e.args else e).split()) or type(e).__name__
+
+
+def ranking(records: list[Record], table, args) -> dict[str, Any]:
+    """Rows best first, the printed table and, with a table, ρ and τ of the ok scores against ground truth."""
+    order = evaluators.ranked(records)
+    dataset = column(table, args.dataset, args.table_dataset) if table is not None else None
+    truth = [table.test_accuracy(r.genotype, dataset) if table is not None and r.genotype in table else None
+             for r in records]
+    rows = [{"rank": k + 1, "score": records[i].score, "status": records[i].status, "seconds": records[i].seconds,
+             "ground_truth": truth[i], "genotype": records[i].genotype, "reason": records[i].reason}
+            for k, i in enumerate(order)]
+    correlation: dict[str, float | None] = {}
+    pairs = [(r.score, t) for r, t in zip(records, truth) if r.ok and t is not None]
+    if table is not None:
+        if len(pairs) >= 2:
+            s, t = zip(*pairs)
+            correlation = {"spearman": float(stats.spearmanr(s, t)[0]), "kendall": float(stats.kendalltau(s, t)[0]),
+                           "n": len(pairs)}
+        else:
+            correlation = {"spearman": None, "kendall": None, "n": len(pairs)}
+    lines = [f"{'rank':>4}  {'score':>10}  {'status':8}  {'seconds':>8}  " + (f"{'truth':>6}  " if table else "")
+             + "genotype"]
+    for row in rows:
+        score = "-" if row["score"] is None else f"{row['score']:.4g}"
+        gt = "" if table is None else ("-" if row["ground_truth"] is None else f"{row['ground_truth']:.2f}") .rjust(6) + "  "
+        lines.append(f"{row['rank']:>4}  {score:>10}  {row['status']:8}  {row['seconds']:8.2f}  {gt}{row['genotype']}")
+    if table is not None:
+        rho, tau = correlation["spearman"], correlation["kendall"]
+        fmt = lambda v: "n/a" if v is None or not math.isfinite(v) else f"{v:.3f}"  # noqa: E731
+        lines.append(f"against {dataset} test accuracy over {correlation['n']} evaluated architectures: "
+                     f"Spearman ρ {fmt(rho)}, Kendall τ {fmt(tau)}")
+    rejected = sum(r.status == "rejected" for r in records)
+    if rejected:
+        lines.append(f"{rejected} of {len(records)} rejected early")
+    return {"rows": rows, "correlation": correlation, "text": "\n".join(lines)}
+
+
+def peak_memory(device: torch.device) -> dict[str, float | None]:
+    """Peak resident memory of this process and, on CUDA, peak memory allocated on the device (MiB)."""
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    cuda = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return {"peak_rss_mib": rss, "peak_cuda_mib": cuda}
+
+
+def _csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["rank", "score", "status", "seconds", "ground_truth", "genotype", "reason"])
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+

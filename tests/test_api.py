@@ -1,0 +1,131 @@
+"""The Python API: `ptnas.search` and `ptnas.evaluate` are the programs' jobs with keywords for flags.
+The same settings give the same run; bad ones raise the programs' one line; resume crosses the doors."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import ptnas
+from ptnas.cli.evaluate import main as evaluate_main
+from ptnas.cli.search import main as search_main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(space="nb201", init_channels=4, layers=1, proposals=2, valid_batches=1, batch_size=8, order="fixed",
+            device="cpu")
+
+
+def flags(settings: dict) -> list[str]:
+    return [f"--{k.replace('_', '-')}={v}" for k, v in settings.items()]
+
+
+def scores(run_dir: Path) -> list:
+    return [json.loads(line)["value"] for line in (run_dir / "scores.jsonl").read_text().splitlines()
+            if json.loads(line)["kind"] == "score"]
+
+
+def test_a_search_from_python_is_the_search_of_the_program(tmp_path, capsys):
+    result = ptnas.search(**TINY, out=tmp_path / "api")
+    assert search_main([*flags(TINY), "--out", str(tmp_path / "cli")]) == 0
+    assert result.run_dir == tmp_path / "api"
+    assert str(result.genotype) == (tmp_path / "cli" / "genotype.txt").read_text().strip()
+    assert result.summary == json.loads((tmp_path / "api" / "genotype.json").read_text())
+    assert scores(tmp_path / "api") == scores(tmp_path / "cli") and len(scores(tmp_path / "api")) > 0
+    saved = (tmp_path / "api" / "config.yaml").read_text()
+    assert "program: search.py" in saved and "command: ptnas.search(" in saved
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({**TINY, "valid_batches": 0}, "--valid-batches must be at least 1, got 0"),
+    ({**TINY, "lr": 0.1}, "--lr applies to --selector darts-alpha or darts-pt, not zc-pt"),
+    ({**TINY, "proxy": "nope"}, "unknown proxy 'nope'"),
+    (dict(strategy="random", population=8, device="cpu"), "--population applies to --strategy evolution, not random"),
+])
+def test_bad_settings_raise_the_programs_one_line_and_make_no_run_dir(tmp_path, capsys, settings, message):
+    with pytest.raises(ptnas.UsageError) as e:
+        ptnas.search(**settings, out=tmp_path / "api")
+    assert isinstance(e.value, ValueError) and message in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(SystemExit) as exit_:
+        search_main([*flags(settings), "--out", str(tmp_path / "cli")])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "api").exists() and not (tmp_path / "cli").exists()
+
+
+def test_a_misspelt_or_mistyped_keyword_is_named(tmp_path):
+    with pytest.raises(ptnas.UsageError, match=r"unknown key 'valid_batch' \(did you mean 'valid_batches'\?\)"):
+        ptnas.search(**TINY, valid_batch=3)
+    with pytest.raises(ptnas.UsageError, match=r"proposals: 1.5 is not valid for --proposals \(expected an integer\)"):
+        ptnas.search(**{**TINY, "proposals": 1.5})
+    with pytest.raises(ptnas.UsageError, match="expected true or false"):
+        ptnas.search(**TINY, force="yes")
+
+
+def test_resume_crosses_the_doors_and_refuses_a_changed_setting(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert search_main([*flags(TINY), "--out", str(out)]) == 0
+    with pytest.raises(ptnas.UsageError, match="--proxy synflow differs from its 'nwot'"):
+        ptnas.search(resume=True, out=out, proxy="synflow")
+    again = ptnas.search(resume=True, out=out, proxy="nwot")  # the saved value, given: allowed
+    assert str(again.genotype) == (out / "genotype.txt").read_text().strip()
+
+
+def test_an_evaluation_from_python_is_the_evaluation_of_the_program(tmp_path, capsys):
+    settings = dict(space="nb201", sample=3, init_channels=4, layers=1, batch_size=8, valid_batches=1, device="cpu")
+    result = ptnas.evaluate(**settings, out=tmp_path / "api")
+    assert evaluate_main([*flags(settings), "--out", str(tmp_path / "cli")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "cli" / "evaluations.jsonl").read_text().splitlines()]
+    assert [r.score for r in result.records] == [r["value"] for r in rows] and len(rows) == 3
+    assert [r.genotype for r in result.records] == [r["genotype"] for r in rows]
+    assert result.rows[0]["score"] == max(r.score for r in result.records)
+
+
+TOY = textwrap.dedent("""
+    import sys
+    import ptnas
+    from ptnas import proxies, selectors
+    from ptnas.cli.search import main
+    from ptnas.proxies import Proxy
+    from ptnas.proxies.params import executed_parameters
+
+    PREFERENCE = ("none", "avg_pool_3x3", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
+
+    class Preferred(selectors.Selector):
+        name = "preferred"  # keeps, on every edge, the op latest in PREFERENCE
+
+        def score_ops(self, net, edges):
+            return {(e, o): float(PREFERENCE.index(o)) for e in edges for o in net.candidates(e)}
+
+        @classmethod
+        def from_context(cls, context):
+            return cls()
+
+    def executed(model, batch):  # the parameters that run: removing a 3x3 convolution loses the most
+        return float(sum(p.numel() for p in executed_parameters(model, batch[0][:1])))
+
+    selectors.register("preferred", Preferred)
+    proxies.register(Proxy("toy_params", executed, needs_data=False, bn="none"))
+    tiny = dict(space="nb201", init_channels=4, layers=1, proposals=1, valid_batches=1, batch_size=8, device="cpu")
+    out = sys.argv[1]
+    print(ptnas.search(selector="preferred", out=out + "/a", **tiny).genotype)
+    print(ptnas.search(selector="zc-pt", proxy="toy_params", order="fixed", out=out + "/b", **tiny).genotype)
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in tiny.items()]
+    assert main([*flags, "--selector", "preferred", "--out", out + "/c"]) == 0
+    assert main([*flags, "--proxy", "toy_params", "--order", "fixed", "--out", out + "/d"]) == 0
+""")
+
+
+def test_a_selector_and_a_proxy_registered_outside_run_through_both_doors(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", TOY, str(tmp_path)], capture_output=True, text=True, timeout=600,
+                          env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    all_3x3 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    printed = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert printed == [all_3x3, all_3x3]
+    for run in ("c", "d"):  # search.py with the toys: the same genotype
+        assert (tmp_path / run / "genotype.txt").read_text().strip() == all_3x3
