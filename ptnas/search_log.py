@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Hashable
+from typing import Any, Hashable, Sequence
 
 import numpy as np
 
@@ -77,6 +77,10 @@ class SearchLog:
         RunDir.reopen(run_dir).write_text("scores.jsonl", "".join(jsonio.dumps(r) + "\n" for r in kept))
         return cls(run_dir, tensorboard, replay=kept)
 
+    def pending(self) -> list[dict[str, Any]]:
+        """The replayed records not yet reproduced (for the other ranks of a resumed torchrun search)."""
+        return list(self._replay)
+
     @property
     def replaying(self) -> bool:
         return bool(self._replay)
@@ -122,8 +126,18 @@ class SearchLog:
         while self._replay and self._replay[0].get("kind") == "validation":
             r = self._replay.pop(0)
             self.records.append(r)
-            out.append(Record(r["genotype"], r["value"], r.get("status", "ok"), r.get("seconds", 0.0),
-                              r.get("details") or {}, r.get("reason")))
+            out.append(Record.from_row(r))
+        return out
+
+    def replayed_records(self, kind: str, genotypes: Sequence[str]) -> list[dict[str, Any]]:
+        """The replayed records of `kind` ("evaluation", "proxy") at the head of the file that are those of
+        the leading `genotypes`, in order. Not consumed: writing the same records again consumes them
+        (and checks them), so a multi-trial search continues exactly where it was cut."""
+        out = []
+        for r, g in zip(self._replay, genotypes):
+            if r.get("kind") != kind or r.get("genotype") != g:
+                break
+            out.append(r)
         return out
 
     def take_proposal_replay(self) -> dict[int, list[dict]]:
@@ -236,7 +250,8 @@ def _evaluation(record) -> dict[str, Any]:
 
 def _comparable(record: dict[str, Any]) -> dict[str, Any]:
     """What must match between a replayed record and a recomputed one (timings and the rank may differ)."""
-    return {k: v for k, v in record.items() if k not in ("seconds", "details", "rank")}
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v  # as the file holds them: null
+            for k, v in record.items() if k not in ("seconds", "details", "rank")}
 
 
 def complete_records(text: str) -> list[dict[str, Any]]:

@@ -60,9 +60,20 @@ class Record:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Record":
-        return cls(**{k: d.get(k) for k in ("genotype", "score", "status", "seconds", "details", "reason")
-                      if k in d})
+    def from_row(cls, row: dict[str, Any]) -> "Record":
+        """The record of a scores.jsonl or evaluations.jsonl row (its score under `value`); ValueError,
+        one line, for a row that is not one."""
+        value, seconds, details = row.get("value"), row.get("seconds", 0.0), row.get("details") or {}
+        if not isinstance(row.get("genotype"), str):
+            raise ValueError(f"a record's genotype must be a string, got {row.get('genotype')!r}")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"a record's value must be a number or null, got {value!r}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not isinstance(details, dict):
+            raise ValueError(f"a record's seconds must be a number and its details a mapping, got {seconds!r}, "
+                             f"{details!r}")
+        reason = row.get("reason")
+        return cls(row["genotype"], None if value is None else float(value), row.get("status", "ok"), float(seconds),
+                   details, None if reason is None else str(reason))
 
 
 @dataclass

@@ -175,7 +175,7 @@ def _open_run(out: Path, config: dict[str, Any], force: bool) -> tuple[RunDir, l
                     r = json.loads(line)
                 except json.JSONDecodeError:
                     break
-                records.append(Record(r["genotype"], r["value"], r["status"], r["seconds"], r["details"], r["reason"]))
+                records.append(Record.from_row(r))
         run = RunDir.reopen(out)
         run.write_text(RESULTS, "".join(jsonio.dumps(_row(i, r)) + "\n" for i, r in enumerate(records)))
         return run, records

@@ -424,8 +424,7 @@ def run(args: argparse.Namespace, process: Process, command: str) -> SearchResul
         if not args.resume:
             run_dir.write_yaml("config.yaml", config)
     where = out if run_dir is None else run_dir.path
-    kept = (f"every evaluation so far is in {where / 'scores.jsonl'}" if args.strategy is not None else
-            f"the run so far is in {where}: continue with --resume --out {where}")
+    kept = f"the run so far is in {where}: continue with --resume --out {where}"
     try:
         summary = setup(run_dir)
     except KeyboardInterrupt:
@@ -624,9 +623,6 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
     strategy_cls = strategies.get(args.strategy)
     strategy = strategy_cls.from_args(args)
     budget = strategies.budget(args)
-    if args.resume:
-        raise UsageError(f"--resume: a multi-trial search ({args.strategy}) cannot be continued yet; every "
-                         f"evaluation so far is in {out / 'scores.jsonl'}")
     context = _context(args, space, size, num_classes, process, out)
     evaluator = Sharded(evaluators.build(args, context), process) if strategy_cls.uses_evaluator else None
     proxy_needed = strategy.wants_proxy
@@ -637,7 +633,12 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
         proxy_evaluator = Sharded(evaluators.ZeroCost.from_args(proxy_args, context), process)
 
     def run_it(run: RunDir | None) -> dict[str, Any]:
-        log = SearchLog(run.path if run is not None else None)
+        # resumed: every rank replays the evaluations and proxy scores rank 0's scores.jsonl holds, in order
+        log = _open_log(run, args.resume) if run is not None else SearchLog(None)
+        if args.resume and process.distributed:
+            replay = broadcast(log.pending() if run is not None else None, process)
+            if run is None:
+                log = SearchLog(None, replay=replay)
         proxy = None
         if proxy_needed:
             proxy = strategies.ProxyScores(proxy_evaluator, cache, proxies.get(args.proxy).higher_is_better, log,

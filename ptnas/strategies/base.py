@@ -102,8 +102,13 @@ class Trials:
         if new and self.spent:
             raise BudgetSpent
         allowed = new if self.budget.trials is None else new[:self.budget.trials - len(self.records)]
-        for record in self.evaluator.evaluate(allowed):
-            self._add(record)
+        replayed = self.log.replayed_records("evaluation", [str(g) for g in allowed]) if self.log is not None else []
+        for row in replayed:  # a resumed search: what its scores.jsonl holds is not evaluated again
+            self.start -= row.get("seconds") or 0.0  # a time budget counts the replayed evaluations' time
+            self._add(Record.from_row(row))
+        if len(replayed) < len(allowed):
+            for record in self.evaluator.evaluate(allowed[len(replayed):]):
+                self._add(record)
         if len(allowed) < len(new):
             raise BudgetSpent
         return [self.seen[str(g)] for g in genotypes]
@@ -157,8 +162,12 @@ class ProxyScores:
                     value = self.cache[g]
                     self.known[g] = -math.inf if value is None or math.isnan(value) else self.sign * value
             else:
-                for r in self.evaluator.evaluate(todo):
-                    self.known[r.genotype] = r.merit()
+                replayed = self.log.replayed_records("proxy", todo) if self.log is not None else []
+                for row in replayed:  # a resumed search's steering scores, as its scores.jsonl holds them
+                    self.known[row["genotype"]] = -math.inf if row["value"] is None else float(row["value"])
+                if len(replayed) < len(todo):
+                    for r in self.evaluator.evaluate(todo[len(replayed):]):
+                        self.known[r.genotype] = r.merit()
             self.count += len(todo)
             if self.log is not None:
                 for g in todo:

@@ -91,6 +91,21 @@ def test_random_search_on_the_table_on_two_processes_equals_one(tmp_path):
     assert done[1].stdout.splitlines()[0] == done[2].stdout.splitlines()[0]  # genotype: ...
 
 
+def test_a_cut_evolution_on_two_processes_resumes_to_the_uninterrupted_run(tmp_path):
+    argv = ["--space", "nb201", "--strategy", "evolution", "--population", "4", "--tournament", "2", "--trials", "12",
+            "--move-proposal", "--proxy", "synflow", "--proxy-batches", "1", "--init-channels", "4", "--layers", "1",
+            "--batch-size", "8", "--evaluator", "table", "--table", str(TABLE), "--seed", "2", "--device", "cpu"]
+    full = launch("ptnas.cli.search", [*argv, "--out", "full"], 2, tmp_path)
+    assert full.returncode == 0, full.stderr[-2000:]
+    lines = (tmp_path / "full" / "scores.jsonl").read_text().splitlines(keepends=True)
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "config.yaml").write_text((tmp_path / "full" / "config.yaml").read_text())
+    (tmp_path / "cut" / "scores.jsonl").write_text("".join(lines[:len(lines) // 2]))  # every rank replays it
+    resumed = launch("ptnas.cli.search", ["--resume", "--out", "cut"], 2, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert rows(tmp_path / "cut" / "scores.jsonl") == rows(tmp_path / "full" / "scores.jsonl")
+
+
 def test_more_ranks_than_candidates(tmp_path):
     argv = [*TINY, "--sample", "1", "--evaluator", "zero-cost", "--proxy", "synflow", "--valid-batches", "1",
             "--batch-size", "8", "--out", "run"]
