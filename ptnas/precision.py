@@ -13,7 +13,12 @@ from typing import ContextManager
 
 import torch
 
+from ptnas.settings import Setting
+
 CHOICES = ("fp32", "bf16")
+PRECISION = Setting("precision", str, "fp32", choices=CHOICES,
+                    help="arithmetic of zero-cost scoring: fp32 or bf16 autocast (CPU AMX / CUDA tensor cores); "
+                         "refused for proxies whose decisions change under bf16 (docs/command-line.md)")
 
 
 def autocast(device: torch.device | str, precision: str = "fp32") -> ContextManager:
@@ -24,3 +29,8 @@ def autocast(device: torch.device | str, precision: str = "fp32") -> ContextMana
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
+
+def check_proxy(proxy, precision: str) -> None:
+    """ValueError (one line) for bf16 with a proxy whose decisions were measured to change under it."""
+    if precision == "bf16" and not proxy.bf16_reliable:
+        raise ValueError(f"--precision bf16 is refused for --proxy {proxy.name}: {proxy.bf16_why}; use --precision fp32")

@@ -75,8 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sample from every arch of --table, or from the archs of --reference (default table)")
     s.add_argument("--reference", default=None,
                    help="nb201: NASLib zero-cost values (nb201_zero_cost_reference.json): correlate ours with theirs on shared archs")
-    s.add_argument("--bn-mode", default="train", choices=proxies.BN_MODES,
-                   help="BatchNorm mode while a data-dependent proxy scores (default train: batch statistics)")
+    proxies.BN_MODE.add_to(s)  # one default everywhere: eval; the published correlation studies used train
     s.add_argument("--top-k", type=int, default=10, help="k of precision@top-k (default 10; precision@top-10%% is always given)")
     d = p.add_argument_group("data")
     d.add_argument("--dataset", default="synthetic-cifar10", help=f"{', '.join(data.names())} (default synthetic-cifar10, needs no files)")

@@ -23,8 +23,9 @@ import torch
 from torch import nn
 
 from ptnas.evaluators.base import Context, Evaluator, Record, Sink
-from ptnas.precision import autocast
-from ptnas.proxies import AnyProxy, Batch
+from ptnas.precision import PRECISION, autocast, check_proxy
+from ptnas.proxies import BN_MODE, PROXY, AnyProxy, Batch
+from ptnas.settings import Setting
 
 
 def parts_needed(proxies: Sequence[AnyProxy]) -> list:
@@ -82,7 +83,10 @@ class ZeroCost(Evaluator):
     """
 
     name = "zero-cost"
-    READS = ("proxy", "valid_batches", "bn_mode", "precision")
+    VALID_BATCHES = Setting("valid_batches", int, 100, minimum=1,
+                            metavar="V", help="V, fixed minibatches of the search pool a zero-cost score is summed over")
+    SETTINGS = (PROXY, VALID_BATCHES, BN_MODE, PRECISION)  # declared once, offered by every program that scores
+    READS = tuple(s.name for s in SETTINGS)
 
     def __init__(self, proxy: AnyProxy, batches: Callable[[], Iterator[Batch]], network: Callable[[Hashable], nn.Module],
                  bn_mode: str = "eval", progress: bool = False, precision: str = "fp32"):
@@ -94,6 +98,7 @@ class ZeroCost(Evaluator):
         from ptnas import data, proxies
 
         proxy = proxies.get(args.proxy)
+        check_proxy(proxy, args.precision)
         kept = []
 
         def batches() -> Iterator[Batch]:  # drawn at the first use: a search with one candidate never needs them
@@ -103,7 +108,7 @@ class ZeroCost(Evaluator):
             return kept[0]()
 
         return cls(proxy, batches, context.network, bn_mode=args.bn_mode, progress=context.progress,
-                   precision=getattr(args, "precision", "fp32"))
+                   precision=args.precision)
 
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "proxy": self.proxy.name, "higher_is_better": self.proxy.higher_is_better,

@@ -68,9 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="K distinct random architectures of the space")
     g.add_argument("--seed", type=int, default=0, help="seed of --sample, of every network's weights and of the data order")
     z = p.add_argument_group("zero-cost proxy (--evaluator zero-cost)")
-    z.add_argument("--proxy", default="nwot", help=f"{', '.join(proxies.names())} (default nwot)")
-    z.add_argument("--valid-batches", type=int, default=10, help="V, batches a score is summed over (default 10)")
-    z.add_argument("--bn-mode", default="eval", choices=proxies.BN_MODES, help="BatchNorm mode while scoring (default eval)")
+    for setting in evaluators.ZeroCost.SETTINGS:  # declared once, by the zero-cost evaluator
+        setting.add_to(z)
     evaluators.add_flags(p)
     d = p.add_argument_group("data and networks")
     d.add_argument("--dataset", default="synthetic-cifar10", help=f"{', '.join(data.names())} (default synthetic-cifar10)")
@@ -144,7 +143,7 @@ def _check(args: argparse.Namespace) -> None:
     proxies.get(args.proxy)
     data.num_classes(args.dataset)
     evaluators.check_flags(args)
-    for flag, low in (("valid_batches", 1), ("batch_size", 1), ("workers", 0)):
+    for flag, low in (("batch_size", 1), ("workers", 0)):
         if getattr(args, flag) < low:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}, got {getattr(args, flag)}")
     if not 0 < args.train_portion <= 1:
@@ -218,7 +217,7 @@ def evaluate(settings: dict[str, Any], origin: str = "ptnas.evaluate") -> Evalua
     settings = dict(settings)
     config = settings.pop("config", None)
     given = layer(parser, load_yaml(config, f"config {config}"), f"config {config}") if config is not None else {}
-    given.update(layer(parser, settings, origin))
+    given.update(layer(parser, settings, ""))  # keywords: errors in the command line's words
     defaults = {a.dest: a.default for a in parser._actions if a.dest != "help"}
     args = argparse.Namespace(**{**defaults, **given})
     args.config = None if config is None else str(config)

@@ -83,15 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="N, proposal rounds (default 10 for zero-cost selectors, 1 for those that train a supernet)")
     s.add_argument("--seed", type=int, default=0, help="seed of weights, data order and edge orders (default 0)")
     z = p.add_argument_group("zero-cost proxy (zero-cost selectors, the zero-cost evaluator, strategies' warm-up)")
-    z.add_argument("--proxy", default="nwot", help=f"zero-cost proxy S: {', '.join(proxies.names())} (default nwot)")
-    z.add_argument("--valid-batches", type=int, default=100,
-                   help="V, minibatches the zero-cost evaluator sums a candidate's score over (default 100)")
-    z.add_argument("--bn-mode", default="eval", choices=proxies.BN_MODES,
-                   help="BatchNorm mode while a data-dependent proxy scores: eval (default; the untrained "
-                        "supernet's BN is then ~identity, as in the ZC-PT reference code) or train (batch statistics)")
-    z.add_argument("--precision", default="fp32", choices=precision.CHOICES,
-                   help="arithmetic of zero-cost scoring: fp32 (default) or bf16 autocast (CPU AMX / CUDA tensor cores); "
-                        "refused for proxies whose decisions change under bf16 (docs/command-line.md)")
+    for setting in evaluators.ZeroCost.SETTINGS:  # declared once, by the zero-cost evaluator
+        setting.add_to(z)
     z.add_argument("--replicas", type=int, default=0,
                    help="candidates of a scoring pass measured in one forward (zc-pt, zc-disc with nwot, jacob_cov, "
                         "fisher or linear_regions; darts-pt's V): 0 = auto (all of a pass on CUDA, chunked to fit "
@@ -165,8 +158,7 @@ def _check_args(args: argparse.Namespace) -> None:
     """Names, ranges and flag combinations; raises UsageError (or UnknownNameError) with one line."""
     spaces.get(args.space)
     proxy = proxies.get(args.proxy)
-    if args.precision == "bf16" and not proxy.bf16_reliable:
-        raise UsageError(f"--precision bf16 is refused for --proxy {args.proxy}: {proxy.bf16_why}; use --precision fp32")
+    precision.check_proxy(proxy, args.precision)
     data.num_classes(args.dataset)
     evaluators.get(args.evaluator)
     strategies.check_flags(args)
@@ -181,8 +173,7 @@ def _check_args(args: argparse.Namespace) -> None:
         selectors.get(args.selector or DEFAULT_SELECTOR)
         orders.get(args.order or DEFAULT_ORDER)
     trained = not multi_trial and selectors.get(args.selector or DEFAULT_SELECTOR).trains_supernet
-    for flag in ("valid_batches", "batch_size"):
-        _at_least(args, flag, 1)
+    _at_least(args, "batch_size", 1)
     _at_least(args, "workers", 0)
     _at_least(args, "replicas", 0)
     for flag, low in (("proposals", 1), ("epochs", 1), ("steps_per_epoch", 1), ("eval_batches", 1), ("tune_epochs", 0)):
@@ -329,7 +320,7 @@ def search(settings: dict[str, Any], origin: str = "ptnas.search") -> SearchResu
     settings = dict(settings)
     config = settings.pop("config", None)
     given = layer(parser, load_yaml(config, f"config {config}"), f"config {config}") if config is not None else {}
-    given.update(layer(parser, settings, origin))
+    given.update(layer(parser, settings, ""))  # keywords: errors in the command line's words
     args = resolve(parser, given)
     args.config = None if config is None else str(config)
     check(args)

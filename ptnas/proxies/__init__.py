@@ -20,6 +20,7 @@ from ptnas.proxies.tenas import linear_regions, linear_regions_replicas, ntk_con
 from ptnas.proxies.vote import pairwise_majority
 from ptnas.proxies.zen import zen
 from ptnas.registry import Registry
+from ptnas.settings import Setting
 
 _REGISTRY: Registry[AnyProxy] = Registry("proxy")
 
@@ -59,5 +60,12 @@ register(PopulationProxy("tenas", (get("ntk_cond"), get("linear_regions")), rank
 register(PopulationProxy("vote", (get("synflow"), get("jacob_cov"), get("snip")), pairwise_majority,
                          higher_is_better=True, passes="synflow + jacob_cov + snip, pairwise"))
 
-__all__ = ["BN_MODES", "AnyProxy", "Batch", "PopulationOnlyError", "PopulationProxy", "Proxy", "get", "names",
+# The settings of every place a proxy scores (zero-cost selectors and evaluator, strategies' steering, correlate).
+PROXY = Setting("proxy", str, "nwot", help=f"zero-cost proxy S: {', '.join(names())}")
+BN_MODE = Setting("bn_mode", str, "eval", choices=BN_MODES,
+                  help="BatchNorm mode while a data-dependent proxy scores: eval (an untrained network's BN is then "
+                       "~identity, as in the Zero-Cost-PT reference code; measured better for its searches) or train "
+                       "(batch statistics, as in Abdelfattah et al.'s correlation study)")
+
+__all__ = ["BN_MODE", "BN_MODES", "PROXY", "AnyProxy", "Batch", "PopulationOnlyError", "PopulationProxy", "Proxy", "get", "names",
            "preserved", "register", "score_population"]

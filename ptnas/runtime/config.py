@@ -32,6 +32,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 NOT_FROM_FILES = ("help", "config")  # dests a YAML file can never set
+LONGEST_ECHO = 80  # characters of a bad value repeated in an error
 
 
 def load_yaml(path: str | Path, origin: str) -> dict[str, Any]:
@@ -67,8 +68,9 @@ def _expected(action: argparse.Action) -> str:
     return {"int": "an integer", "float": "a number"}.get(name, f"a valid {name}")
 
 
-def _scalar(action: argparse.Action, value: Any, bad) -> Any:
-    """One value as the command line would give it: its text through the action's `type`."""
+def _scalar(action: argparse.Action, value: Any, bad, ranged) -> Any:
+    """One value as the command line would give it: its text through the action's `type`; a value of
+    the right type that the type's check refuses ("must be at least 1, got 0") reads as on the command line."""
     if isinstance(value, (bool, list, dict)) or value is None:
         raise bad(_expected(action))
     if action.type is None:
@@ -76,7 +78,7 @@ def _scalar(action: argparse.Action, value: Any, bad) -> Any:
     try:
         return action.type(str(value))
     except argparse.ArgumentTypeError as e:  # a range check of the flag's type
-        raise bad(f"{_expected(action)}; {e}") from None
+        raise (ranged(e) if str(e).startswith("must") else bad(f"{_expected(action)}; {e}")) from None
     except (TypeError, ValueError):
         raise bad(_expected(action)) from None
 
@@ -85,15 +87,22 @@ def check_value(action: argparse.Action, key: str, value: Any, origin: str) -> A
     """`value` (from YAML) converted and checked as `action` would convert and check it on the command line."""
     flag = _flag(action)
 
+    shown = repr(value) if len(repr(value)) <= LONGEST_ECHO else repr(value)[:LONGEST_ECHO - 3] + "..."
+
+    where = f"{origin}: " if origin else ""  # the Python API's keywords: no origin, the command line's words
+
     def bad(expected: str) -> UsageError:
-        return UsageError(f"{origin}: {key}: {value!r} is not valid for {flag} (expected {expected})")
+        return UsageError(f"{where}{key}: {shown} is not valid for {flag} (expected {expected})")
+
+    def ranged(e: Exception) -> UsageError:
+        return UsageError(f"{where}{flag} {e}")
 
     from_config = getattr(action, "from_config", None)
     if from_config is not None:  # a custom action says how its YAML value reads
         try:
             return from_config(value)
         except (TypeError, ValueError) as e:
-            raise UsageError(f"{origin}: {key}: {value!r} is not valid for {flag} ({e})") from None
+            raise UsageError(f"{where}{key}: {shown} is not valid for {flag} ({e})") from None
     if action.nargs == 0:  # store_true / store_false / BooleanOptionalAction
         if not isinstance(value, bool):
             raise bad("true or false")
@@ -103,7 +112,7 @@ def check_value(action: argparse.Action, key: str, value: Any, origin: str) -> A
             return None  # the flag's own "not given"
         raise bad(_expected(action) if action.nargs in (None, "?") else "a list")
     if action.nargs in (None, "?"):
-        out = _scalar(action, value, bad)
+        out = _scalar(action, value, bad, ranged)
         values = [out]
     else:
         if not isinstance(value, list):
@@ -112,11 +121,11 @@ def check_value(action: argparse.Action, key: str, value: Any, origin: str) -> A
             raise bad(f"a list of {action.nargs} values")
         if action.nargs == "+" and not value:
             raise bad("a non-empty list")
-        out = values = [_scalar(action, v, lambda what: bad(f"a list of {what.split(' ', 1)[1]}s")) for v in value]
+        out = values = [_scalar(action, v, lambda what: bad(f"a list of {what.split(' ', 1)[1]}s"), ranged) for v in value]
     if action.choices is not None:
         for v in values:
             if v not in action.choices:
-                raise UsageError(f"{origin}: {key}: {value!r} is not valid for {flag} "
+                raise UsageError(f"{where}{key}: {shown} is not valid for {flag} "
                                  f"(choose from: {', '.join(map(str, action.choices))})")
     return out
 
@@ -134,7 +143,7 @@ def layer(parser: argparse.ArgumentParser, data: dict[str, Any], origin: str,
         if dest not in actions:
             close = difflib.get_close_matches(dest, actions, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UsageError(f"{origin}: unknown key {key!r}{hint}; keys are the flags' names with underscores, "
+            raise UsageError(f"{origin + ': ' if origin else ''}unknown key {str(key)[:LONGEST_ECHO]!r}{hint}; keys are the flags' names with underscores, "
                              f"such as {', '.join(sorted(actions)[:6])}, ...")
         out[dest] = check_value(actions[dest], str(key), value, origin)
     return out
