@@ -91,13 +91,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-class _ContinuedRun(RunDir):
-    """An existing run dir reopened to continue its study (its config matched)."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-
 def _proxy_list(text: str) -> list:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
@@ -157,9 +150,11 @@ def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 break  # a line cut short by a crash: that arch is measured again
+            if not (isinstance(record, dict) and isinstance(record.get("parts"), dict) and "arch" in record):
+                break  # not a line this study wrote: measured again from here
             record["parts"] = {k: jsonio.number(v) for k, v in record["parts"].items()}  # null was a NaN
             records.append(record)
-        run = _ContinuedRun(out)
+        run = RunDir.reopen(out)
         kept = "".join(jsonio.dumps(r) + "\n" for r in records)
         if kept != text:  # drop the partial line, so appending continues a well-formed file
             run.write_text("scores.jsonl", kept)

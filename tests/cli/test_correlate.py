@@ -126,6 +126,20 @@ def test_an_interrupted_study_continues_where_it_stopped(study, tmp_path):
     assert read_csv(part / "correlation.csv") == read_csv(out / "correlation.csv")
 
 
+@pytest.mark.parametrize("garbage", ['{"arch": 3}', "[1, 2]", '{"parts": {"nwot": 1.0}}', '"text"'])
+def test_a_line_the_study_did_not_write_is_measured_again_not_a_traceback(study, tmp_path, garbage):
+    out, table, _ = study
+    lines = (out / "scores.jsonl").read_text().splitlines()
+    part = tmp_path / "part"
+    part.mkdir()
+    (part / "config.yaml").write_text((out / "config.yaml").read_text().replace(str(out), str(part)))
+    (part / "scores.jsonl").write_text("\n".join(lines[:5]) + "\n" + garbage + "\n" + lines[7] + "\n")
+    assert correlate.main(args(table, part)) == 0
+    resumed = (part / "scores.jsonl").read_text().splitlines()
+    assert resumed[:5] == lines[:5] and len(resumed) == 20 and garbage not in resumed
+    assert read_csv(part / "correlation.csv") == read_csv(out / "correlation.csv")
+
+
 def test_reference_values_are_correlated_with_ours(study, tmp_path):
     out, table, params = study
     reference = {a: {"cifar10": {"params": n / 1e6}} for a, n in params.items()}
