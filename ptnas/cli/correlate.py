@@ -41,6 +41,7 @@ from ptnas.evaluators import macro_table, nb201_table
 from ptnas.evaluators.zero_cost import ProxyScorer
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
+from ptnas.seeding import SEED
 from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
 
 PROG = "python -m ptnas.cli.correlate"
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--proxies", default=",".join(DEFAULT_PROXIES),
                    help=f"comma-separated proxies, from: {', '.join(proxies.names())} (default: all)")
     s.add_argument("--sample", type=int, default=1000, help="architectures sampled without replacement (default 1000)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the sample, the batch and the weights (default 0)")
+    SEED.add_to(s)
     s.add_argument("--table", required=True, help="ground truth: nb201, the CSV table or a nats_bench/nas_201_api "
                                                   "benchmark file; macro, nas_bench_macro_cifar10.json")
     s.add_argument("--archs", default="table", choices=("table", "reference"),

@@ -23,6 +23,7 @@ from ptnas import device as devices, spaces
 from ptnas.runtime import config
 from ptnas.runtime.config import OneLineParser, UsageError
 from ptnas.cli.processes import fail
+from ptnas.seeding import SEED
 from ptnas.data import DataNotFoundError
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import ARTIFACTS, RunDirError, RunDirExistsError
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="start over in a run dir that already holds a run")
     r.add_argument("--checkpoint-hist", type=int, default=10, help="epoch checkpoints kept")
     r.add_argument("--eval-interval", type=int, default=1, help="evaluate every N epochs (and always after the last)")
-    r.add_argument("--seed", type=int, default=0)
+    SEED.add_to(r)
     r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     r.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     r.add_argument("--amp-dtype", default="float16", choices=("float16", "bfloat16"))

@@ -49,6 +49,7 @@ from ptnas.strategies.base import MAX_SAMPLES, WHY_MAX, sample_unique
 from ptnas.runtime.process import Process, broadcast, init_process, settle
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
+from ptnas.seeding import SEED
 from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
 
 PROG = "ptnas-evaluate"
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--run", default=None, metavar="RUN_DIR", help="a search run dir: its unique candidates")
     g.add_argument("--sample", type=at_least(1, high=MAX_SAMPLES, why=WHY_MAX), default=None, metavar="K",
                    help="K distinct random architectures of the space")
-    g.add_argument("--seed", type=int, default=0, help="seed of --sample, of every network's weights and of the data order")
+    SEED.add_to(g)
     z = p.add_argument_group("zero-cost proxy (--evaluator zero-cost)")
     for setting in evaluators.ZeroCost.SETTINGS:  # declared once, by the zero-cost evaluator
         setting.add_to(z)
@@ -171,10 +172,13 @@ def _open_run(out: Path, config: dict[str, Any], force: bool) -> tuple[RunDir, l
                 if not line.endswith("\n"):
                     break  # cut by the kill
                 try:
-                    r = json.loads(line)
-                except json.JSONDecodeError:
+                    record = Record.from_row(json.loads(line))
+                except (ValueError, TypeError, AttributeError):  # not a record this evaluation wrote
+                    break  # evaluated again from here
+                expected = config["genotypes_evaluated"]
+                if len(records) >= len(expected) or record.genotype != expected[len(records)]:
                     break
-                records.append(Record.from_row(r))
+                records.append(record)
         run = RunDir.reopen(out)
         run.write_text(RESULTS, "".join(jsonio.dumps(_row(i, r)) + "\n" for i, r in enumerate(records)))
         return run, records

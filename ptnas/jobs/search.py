@@ -25,7 +25,6 @@ import json
 import math
 import os
 import platform
-import random
 import sys
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
+from ptnas.seeding import SEED, seed_everything
 from ptnas.search_log import ReplayMismatchError, SearchLog
 from ptnas.selectors import orders
 from ptnas.selectors.base import SearchContext
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--order", default=None, help=f"edge order: {', '.join(orders.names())} (default {DEFAULT_ORDER})")
     s.add_argument("--proposals", type=int, default=None,
                    help="N, proposal rounds (default 10 for zero-cost selectors, 1 for those that train a supernet)")
-    s.add_argument("--seed", type=int, default=0, help="seed of weights, data order and edge orders (default 0)")
+    SEED.add_to(s)
     z = p.add_argument_group("zero-cost proxy (zero-cost selectors, the zero-cost evaluator, strategies' warm-up)")
     for setting in evaluators.ZeroCost.SETTINGS:  # declared once, by the zero-cost evaluator
         setting.add_to(z)
@@ -278,12 +278,6 @@ def _supernet_options(args: argparse.Namespace, space) -> dict:
     return options
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def _bilevel_config(args: argparse.Namespace) -> BilevelConfig:
     return BilevelConfig(lr=args.lr, lr_min=args.lr_min, momentum=args.momentum, weight_decay=args.weight_decay,
                          grad_clip=args.grad_clip, arch_lr=args.arch_lr, arch_weight_decay=args.arch_weight_decay,
@@ -466,7 +460,7 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path)
         raise UsageError(f"under torchrun, {args.selector} needs a trained supernet (--supernet CKPT): train it on one "
                          "process first (the proposal rounds and the validation are then split over the ranks)")
     options = _supernet_options(args, space)
-    _seed_everything(args.seed)
+    seed_everything(args.seed)
     net = space.place(space.supernet(num_classes=num_classes, **size, **options), device)
     meta = {"space": args.space, "size": {**space.search_size, **size}, "options": options, "num_classes": num_classes,
             "dataset": args.dataset, "data": str(args.data), "batch_size": args.batch_size,

@@ -179,19 +179,32 @@ def read_proxy_cache(path: str | Path) -> dict[str, float]:
     """A cache file of raw proxy values: JSON lines `{"arch": text, "score": value}` (as written by
     benchmarks/proxy_scores.py) or one JSON object `{text: value}`; null means NaN."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
     try:
-        if text.lstrip().startswith("{") and "\n{" not in text.strip():
-            data = json.loads(text)
-            return {k: (math.nan if v is None else float(v)) for k, v in data.items()}
-        out = {}
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                row = json.loads(line)
-                out[row["arch"]] = math.nan if row["score"] is None else float(row["score"])
-        return out
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"--proxy-cache {path}: cannot be read ({type(e).__name__})") from None
+    n, out = 0, {}
+    try:
+        data = json.loads(text) if text.lstrip().startswith("{") and "\n{" not in text.strip() else None
+        if data is not None and set(data) != {"arch", "score"}:  # one object of scores, not one JSON line
+            out = {str(k): (math.nan if v is None else float(v)) for k, v in data.items()}
+        else:
+            for n, line in enumerate(text.splitlines(), 1):
+                if line.strip():
+                    row = json.loads(line)
+                    out[str(row["arch"])] = math.nan if row["score"] is None else float(row["score"])
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"--proxy-cache {path}: not a proxy score cache ({type(e).__name__}: {e})") from None
+        where = f", line {n}" if n else ""
+        why = " ".join(f"{type(e).__name__}: {e}".split())[:120]
+        raise ValueError(f"--proxy-cache {path}{where}: not a proxy score cache ({why})") from None
+    return _nonempty(out, path)
+
+
+def _nonempty(scores: dict[str, float], path: Path) -> dict[str, float]:
+    if not scores:
+        raise ValueError(f"--proxy-cache {path} holds no scores (expected JSON lines {{\"arch\": ..., \"score\": ...}} "
+                         "or one JSON object {arch: score})")
+    return scores
 
 
 @dataclass

@@ -4,6 +4,8 @@ evaluator is not used; the result's record is the winner's proxy score.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ptnas.evaluators.base import Record
@@ -37,4 +39,8 @@ class Naswot(Strategy):
         scores = proxy.score(pool)
         best = max(range(len(pool)), key=lambda i: scores[i])
         record = Record(str(pool[best]), scores[best], "ok", details={"proxy": proxy.name, "samples": len(pool)})
-        return StrategyResult(pool[best], record, trials, {"samples": len(pool), "proxy_evaluations": proxy.count})
+        details = {"samples": len(pool), "proxy_evaluations": proxy.count}
+        if all(s == -math.inf for s in scores):  # every score NaN (or the proxy failed): the winner is the first drawn
+            details["warnings"] = [f"every {proxy.name} score of the {len(pool)} sampled architectures was NaN; the "
+                                   "genotype is the first one drawn and says nothing about the architectures"]
+        return StrategyResult(pool[best], record, trials, details)

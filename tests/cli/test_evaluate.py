@@ -75,6 +75,27 @@ def test_rerunning_the_same_command_continues_an_interrupted_evaluation(tmp_path
     assert len(records(out)) == 4
 
 
+@pytest.mark.parametrize("bad", ['"value": "high"', '"genotype": null', '"seconds": "1"', "other"])
+def test_a_continued_evaluation_evaluates_a_row_it_did_not_write_again(tmp_path, capsys, bad):
+    archs = tmp_path / "archs.txt"
+    archs.write_text("\n".join(ARCHS) + "\n")
+    out = tmp_path / "ev"
+    command = [*TINY, "--evaluator", "zero-cost", "--genotypes", str(archs), "--out", str(out)]
+    assert main(command) == 0
+    whole = records(out)
+    lines = (out / "evaluations.jsonl").read_text().splitlines(keepends=True)
+    row = json.loads(lines[1])
+    if bad == "other":  # a well-formed record of another architecture
+        row["genotype"] = ARCHS[3]
+    else:
+        key, value = bad.split(": ")
+        row[json.loads(key)] = json.loads(value)
+    (out / "evaluations.jsonl").write_text(lines[0] + json.dumps(row) + "\n" + "".join(lines[2:]))
+    assert main(command) == 0
+    assert "1 of 4 already evaluated" in capsys.readouterr().err
+    assert [(r["genotype"], r["value"]) for r in records(out)] == [(r["genotype"], r["value"]) for r in whole]
+
+
 def test_a_search_runs_candidates_are_evaluated(tmp_path):
     from ptnas.cli.search import main as search
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from ptnas import evaluators
+from ptnas import evaluators, strategies
 from ptnas.cli.search import main
 from tests.conftest import shared_data
 
@@ -81,11 +81,30 @@ def test_random_search_with_a_proxy_cache_warm_up(tmp_path):
     (["--strategy", "random", "--evaluator", "shortreg", "--valid-batches", "3"],
      "--valid-batches is not read by --strategy random with --evaluator shortreg (it is the zero-cost evaluator's V)"),
     (["--strategy", "naswot", "--train-epochs", "2"], "--train-epochs applies to strategies that evaluate architectures"),
+    (["--strategy", "random", "--seed", "-1"], "--seed must be at least 0, got -1"),
+    (["--strategy", "random", "--seed", str(2**70)], "--seed must be at most 2**31 - 1 = 2147483647"),
+    (["--strategy", "naswot", "--proxy-cache", "EMPTY"], "holds no scores"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
+    (tmp_path / "empty.jsonl").write_text("")
+    flags = [str(tmp_path / "empty.jsonl") if f == "EMPTY" else f for f in flags]
     with pytest.raises(SystemExit) as e:
         main([*TINY, "--out", str(tmp_path / "x"), *flags])
     assert e.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_one_line_cache_is_read_and_an_all_nan_cache_warns(tmp_path, capsys):
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    one = tmp_path / "one.jsonl"
+    one.write_text(json.dumps({"arch": arch, "score": 2.5}) + "\n")  # one JSON line, not a {arch: score} object
+    assert strategies.read_proxy_cache(one) == {arch: 2.5}
+    archs = evaluators.table("nb201", shared_data("nb201_test_accuracy.csv")).archs()
+    nan = tmp_path / "nan.json"
+    nan.write_text(json.dumps({a: None for a in archs}))
+    out = tmp_path / "run"
+    assert main([*TINY, "--strategy", "naswot", "--samples", "3", "--proxy-cache", str(nan), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: every nwot score of the 3 sampled architectures was NaN" in err
