@@ -151,6 +151,11 @@ class Evaluator:
             records.append(record)
         return records
 
+    def prepare(self) -> None:
+        """Load and check what the evaluations will need (the data, batch sizes against it): a job calls
+        it before it makes the run dir, so bad input ends the run with one line and nothing half-made.
+        Raises ValueError (or DataNotFoundError); calling it again costs nothing."""
+
     def shardable(self, genotypes: Sequence[Hashable]) -> bool:
         """Whether `genotypes` may be split over ranks (False: a candidate's score depends on the others)."""
         return True

@@ -70,6 +70,9 @@ class Sharded(Evaluator):
     def describe(self) -> dict[str, Any]:
         return self.evaluator.describe()
 
+    def prepare(self) -> None:
+        self.evaluator.prepare()
+
     def timed(self, genotype: Hashable) -> Record:
         return self.evaluate([genotype])[0]
 

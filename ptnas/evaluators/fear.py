@@ -122,13 +122,17 @@ class Fear(Evaluator):
                 "stage1_batch_size": self.stage1_batch_size, "max_epochs": self.max_epochs, "clock": self.clock}
 
     # ---- one candidate --------------------------------------------------------------------------
-    def evaluate_one(self, genotype: Hashable) -> Record:
-        ctx = self.context
-        threshold = self.threshold
-        train, _ = ctx.decoded_splits
+    def prepare(self) -> None:
+        train, _ = self.context.decoded_splits
         for flag, b in (("--train-batch-size", self.stage1_batch_size), ("--fear-batch-size", self.batch_size)):
             if b > len(train):
                 raise ValueError(f"{flag} {b} is larger than the training split ({len(train)} images)")
+
+    def evaluate_one(self, genotype: Hashable) -> Record:
+        ctx = self.context
+        self.prepare()
+        threshold = self.threshold
+        train, _ = ctx.decoded_splits
         model = ctx.network(genotype)
         details: dict[str, Any] = {"threshold": threshold}
         shared = self.board.value() if self.board is not None else None

@@ -36,10 +36,14 @@ class ShortReg(Evaluator):
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "epochs": self.epochs, "batch_size": self.batch_size}
 
-    def evaluate_one(self, genotype: Hashable) -> Record:
-        train, valid = self.context.decoded_splits
+    def prepare(self) -> None:
+        train, _ = self.context.decoded_splits
         if len(train) < self.batch_size:
             raise ValueError(f"--train-batch-size {self.batch_size} is larger than the training split ({len(train)} images)")
+
+    def evaluate_one(self, genotype: Hashable) -> Record:
+        self.prepare()
+        train, valid = self.context.decoded_splits
         run = ShortTraining(self.context.network(genotype), self.epochs, len(train) // self.batch_size,
                             self.context.device, seed=self.context.seed)
         history = []

@@ -107,8 +107,16 @@ class ZeroCost(Evaluator):
                 kept.append(source.fixed(context.seed + 1, args.valid_batches))
             return kept[0]()
 
-        return cls(proxy, batches, context.network, bn_mode=args.bn_mode, progress=context.progress,
-                   precision=args.precision)
+        evaluator = cls(proxy, batches, context.network, bn_mode=args.bn_mode, progress=context.progress,
+                        precision=args.precision)
+        evaluator.pool = lambda: context.search_pool  # loaded (and checked) by prepare, before a run dir
+        return evaluator
+
+    pool: Callable[[], Any] | None = None
+
+    def prepare(self) -> None:
+        if self.pool is not None:
+            self.pool()
 
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "proxy": self.proxy.name, "higher_is_better": self.proxy.higher_is_better,

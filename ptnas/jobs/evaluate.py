@@ -259,6 +259,7 @@ def run(args: argparse.Namespace, process: Process, command: str) -> EvaluationR
                                      batch_size=args.batch_size, workers=args.workers,
                                      run_dir=out if process.primary else None, progress=False)
         evaluator = Sharded(evaluators.build(args, context), process)  # candidates split over the ranks
+        evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
         config = {k: v for k, v in vars(args).items() if k != "config"}
         config.update(program=PROG, genotypes_evaluated=[str(g) for g in genotypes], network_size=context.size, device=str(device),
                       world_size=process.world_size)

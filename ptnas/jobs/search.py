@@ -489,6 +489,7 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path)
             raise UsageError(f"--resume: {out} holds no {CHECKPOINT} (the supernet had not finished an epoch); "
                              "start again with --force")
     evaluator = Sharded(evaluators.build(args, _context(args, space, size, num_classes, process, out)), process)
+    evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
 
     def run_it(run: RunDir | None) -> dict[str, Any]:
         state = supernet_state
@@ -610,12 +611,15 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
     budget = strategies.budget(args)
     context = _context(args, space, size, num_classes, process, out)
     evaluator = Sharded(evaluators.build(args, context), process) if strategy_cls.uses_evaluator else None
+    if evaluator is not None:
+        evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
     proxy_needed = strategy.wants_proxy
     cache = strategies.read_proxy_cache(args.proxy_cache) if (proxy_needed and args.proxy_cache) else None
     proxy_evaluator = None
     if proxy_needed and cache is None:
         proxy_args = argparse.Namespace(**{**vars(args), "valid_batches": args.proxy_batches or 1})
         proxy_evaluator = Sharded(evaluators.ZeroCost.from_args(proxy_args, context), process)
+        proxy_evaluator.prepare()
 
     def run_it(run: RunDir | None) -> dict[str, Any]:
         # resumed: every rank replays the evaluations and proxy scores rank 0's scores.jsonl holds, in order
