@@ -14,6 +14,9 @@ from ptnas import device as devices
 from ptnas.runtime.process import Process, init_process, launched_rank, settle  # noqa: F401 - settle for the programs
 
 
+LONGEST = 1000  # characters of an error line
+
+
 def join(prog: str, device: str) -> Process:
     """The device (its local GPU under torchrun with --device auto|cuda) and the process group. A device
     every rank lacks is one line from rank 0; a GPU this rank alone lacks is one line from this rank."""
@@ -40,5 +43,8 @@ def primary() -> bool:
 def fail(prog: str, message: str, code: int = 2) -> NoReturn:
     """One line on stderr and exit `code`; under torchrun only rank 0 prints (every rank fails alike)."""
     if launched_rank() == 0:
+        message = " ".join(message.split())
+        if len(message) > LONGEST:  # a huge input line is not echoed whole
+            message = message[:LONGEST - 3] + "..."
         print(f"{prog}: error: {message}", file=sys.stderr)
     raise SystemExit(code)

@@ -99,7 +99,8 @@ def genotypes_of(args: argparse.Namespace, space) -> list:
     if args.sample is not None:
         if args.sample < 1:
             raise UsageError(f"--sample must be at least 1, got {args.sample}")
-        found = {str(g): g for g in sample_unique(space, np.random.default_rng(args.seed), args.sample)}
+        sized = space.at_size(**space.size_kwargs(args.init_channels, args.layers))
+        found = {str(g): g for g in sample_unique(sized, np.random.default_rng(args.seed), args.sample)}
         if len(found) < args.sample:
             print(f"{PROG}: the {args.space} space gave only {len(found)} distinct architectures; evaluating those",
                   file=sys.stderr)
@@ -110,12 +111,23 @@ def genotypes_of(args: argparse.Namespace, space) -> list:
             raise UsageError(f"--run {args.run}: not a search run dir (it has no genotype.json)")
         try:
             summary = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as e:
-            raise UsageError(f"--run {args.run}: {path} is not valid JSON ({e})") from None
-        if summary.get("space") not in (None, args.space):
-            raise UsageError(f"--run {args.run} holds {summary['space']} genotypes, not {args.space}; pass --space "
-                             f"{summary['space']}")
-        texts = [c["genotype"] for c in summary.get("candidates") or []]
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise UsageError(f"--run {args.run}: {path} is not valid JSON ({_short(e)})") from None
+        if not isinstance(summary, dict):
+            raise UsageError(f"--run {args.run}: {path} is not a search's genotype.json (not a JSON object)")
+        saved_space = summary.get("space")
+        if saved_space is not None and saved_space != args.space:
+            hint = f"; pass --space {saved_space}" if isinstance(saved_space, str) and saved_space in spaces.names() else ""
+            raise UsageError(f"--run {args.run} holds {_short(saved_space)} genotypes, not {args.space}{hint}")
+        candidates = summary.get("candidates") or []
+        if not isinstance(candidates, list):
+            raise UsageError(f"--run {args.run}: {path}: candidates is not a list")
+        texts = []
+        for i, c in enumerate(candidates, 1):
+            if not isinstance(c, dict) or not isinstance(c.get("genotype"), str):
+                raise UsageError(f"--run {args.run}: {path}: candidate {i} has no genotype text (a mapping with "
+                                 "a \"genotype\" string)")
+            texts.append(c["genotype"])
         if not texts:
             raise UsageError(f"--run {args.run}: the run has no candidates (a multi-trial search lists its "
                              "evaluations in scores.jsonl, not candidates)")
@@ -123,8 +135,12 @@ def genotypes_of(args: argparse.Namespace, space) -> list:
     path = Path(args.genotypes)
     if not path.is_file():
         raise UsageError(f"--genotypes {path}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"--genotypes {path}: not UTF-8 text (byte {e.start}); one genotype per line") from None
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(text.splitlines(), 1):
         if line.strip() and not line.lstrip().startswith("#"):
             out.append(_parse(space, line.strip(), f"--genotypes {path}: line {n}"))
     if not out:
@@ -136,7 +152,13 @@ def _parse(space, text: str, where: str):
     try:
         return space.parse(text)
     except (ValueError, TypeError, SyntaxError) as e:
-        raise UsageError(f"{where} is not a {space.name} genotype: {' '.join(str(e).split())}") from None
+        raise UsageError(f"{where} is not a {space.name} genotype: {_short(e)}") from None
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """A value or error as one line of at most `limit` characters (a 1 MB input line is not echoed whole)."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _check(args: argparse.Namespace) -> None:

@@ -634,7 +634,7 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
                                            name=args.proxy)
         trials = strategies.Trials(evaluator, budget, log, progress=process.primary, process=process)
         try:
-            result = strategy.run(space, trials, proxy, np.random.default_rng(args.seed))
+            result = strategy.run(space.at_size(**size), trials, proxy, np.random.default_rng(args.seed))
             if result.genotype is not None:
                 log.result(result.genotype)
         finally:

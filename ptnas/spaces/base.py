@@ -72,6 +72,11 @@ class SearchSpace:
         """
         raise NotImplementedError(f"the {self.name} space does not say how its network splits into blocks")
 
+    def at_size(self, **size: Any) -> "SearchSpace":
+        """The space whose `sample` draws genotypes that fit networks of `size` (the size keywords of
+        `network`): the space itself, unless its genotypes' length depends on the size (MobileNet's layers)."""
+        return self
+
     def sample(self, rng: np.random.Generator) -> Hashable:
         """A uniformly random genotype of the space; the same generator state gives the same genotype."""
         raise NotImplementedError

@@ -15,6 +15,8 @@ unchanged prefix when one block is perturbed (ptnas.supernet.chain).
 """
 from __future__ import annotations
 
+import copy
+
 import json
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
@@ -282,9 +284,22 @@ class MobileNetSpace(SearchSpace):
         """The searchable blocks (a skipped block is an identity with nothing to train)."""
         return list(network.blocks)
 
-    def sample(self, rng: np.random.Generator, layers: int = MAX_LAYERS) -> MobileNetGenotype:
-        """Each block uniform over its choices (`block_ops`), at `layers` blocks per stage (default 21 blocks)."""
-        return MobileNetGenotype(sample_choices([block_ops(s) for s in block_specs(WIDTHS, layers)], rng))
+    sample_layers = MAX_LAYERS  # blocks per stage of a sampled genotype (`at_size`)
+
+    def at_size(self, **size) -> "MobileNetSpace":
+        layers = size.get("layers") or MAX_LAYERS
+        if layers == self.sample_layers:
+            return self
+        stage_blocks(layers)  # 1..MAX_LAYERS
+        sized = copy.copy(self)
+        sized.sample_layers = layers
+        return sized
+
+    def sample(self, rng: np.random.Generator, layers: int | None = None) -> MobileNetGenotype:
+        """Each block uniform over its choices (`block_ops`), at `layers` blocks per stage (default: the
+        space's, 4 = 21 blocks, or that of `at_size`)."""
+        specs = block_specs(WIDTHS, layers or self.sample_layers)
+        return MobileNetGenotype(sample_choices([block_ops(s) for s in specs], rng))
 
     def neighbours(self, genotype) -> list[MobileNetGenotype]:
         """One block's op changed to another of its choices (so never `zero` on the first block of a

@@ -125,6 +125,35 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys, extra, message):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.parametrize("content, message", [
+    ("[1, 2]", "is not a search's genotype.json (not a JSON object)"),
+    ('{"space": "nb201", "candidates": {"a": 1}}', "candidates is not a list"),
+    ('{"space": "nb201", "candidates": [{"genotype": null}]}', "candidate 1 has no genotype text"),
+    ('{"space": "nb201", "candidates": [3]}', "candidate 1 has no genotype text"),
+    ('{"space": ["nb201"], "candidates": []}', "holds ['nb201'] genotypes, not nb201"),
+    ('{"space": "darts", "candidates": []}', "holds darts genotypes, not nb201; pass --space darts"),
+])
+def test_a_malformed_run_is_one_line(tmp_path, capsys, content, message):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "genotype.json").write_text(content)
+    with pytest.raises(SystemExit) as e:
+        main([*TINY, "--run", str(tmp_path / "run"), "--out", str(tmp_path / "x")])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert "--space [" not in err
+
+
+def test_a_genotypes_file_that_is_not_text_or_has_a_huge_line_is_one_short_line(tmp_path, capsys):
+    binary, huge = tmp_path / "archs.bin", tmp_path / "huge.txt"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    huge.write_text("|" + "x" * 1_000_000 + "\n")
+    for path, message in ((binary, f"--genotypes {binary}: not UTF-8 text"), (huge, f"--genotypes {huge}: line 1")):
+        with pytest.raises(SystemExit) as e:
+            main([*TINY, "--genotypes", str(path), "--out", str(tmp_path / "x")])
+        err = capsys.readouterr().err.strip()
+        assert e.value.code == 2 and len(err.splitlines()) == 1 and message in err and len(err) < 1100, err[:300]
+
+
 def test_genotypes_of_another_space_name_the_line(tmp_path, capsys):
     archs = tmp_path / "archs.txt"
     archs.write_text(ARCHS[0] + "\n22212220\n")

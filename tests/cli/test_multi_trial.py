@@ -108,3 +108,17 @@ def test_a_one_line_cache_is_read_and_an_all_nan_cache_warns(tmp_path, capsys):
     assert main([*TINY, "--strategy", "naswot", "--samples", "3", "--proxy-cache", str(nan), "--out", str(out)]) == 0
     err = capsys.readouterr().err
     assert "warning: every nwot score of the 3 sampled architectures was NaN" in err
+
+
+def test_a_smaller_mobilenet_is_sampled_at_its_own_depth(tmp_path, capsys):
+    """--layers 3 (3 blocks per stage at most: 16 blocks) is what naswot and ptnas-evaluate draw."""
+    from ptnas.cli.evaluate import main as evaluate
+    from ptnas.spaces import get
+
+    small = ["--space", "mobilenet", "--layers", "3", "--init-channels", "8", "--batch-size", "4", "--device", "cpu"]
+    assert main([*small, "--strategy", "naswot", "--samples", "2", "--out", str(tmp_path / "s")]) == 0
+    assert get("mobilenet").parse((tmp_path / "s" / "genotype.txt").read_text().strip()).layers == 3
+    assert evaluate([*small, "--sample", "2", "--valid-batches", "1", "--out", str(tmp_path / "e")]) == 0
+    texts = [json.loads(line)["genotype"] for line in (tmp_path / "e" / "evaluations.jsonl").read_text().splitlines()]
+    assert len(texts) == 2 and all(len(t.split(",")) == 16 for t in texts)
+    assert get("mobilenet").at_size(layers=4) is get("mobilenet")
