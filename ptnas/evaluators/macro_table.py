@@ -14,6 +14,10 @@ FIELDS = ("test_acc", "mean_acc", "std", "params", "flops")
 DATASETS = ("cifar10",)  # the benchmark trained every architecture on CIFAR-10 only
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class MacroTable:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -29,6 +33,11 @@ class MacroTable:
             missing = set(FIELDS) - set(row) if isinstance(row, dict) else set(FIELDS)
             if missing:
                 raise ValueError(f"{self.path} is not a NAS-Bench-Macro table: {key!r} lacks {sorted(missing)}")
+            seeds = row["test_acc"]
+            numbers = [row[f] for f in FIELDS if f != "test_acc"] + (seeds if isinstance(seeds, list) else [seeds])
+            if not isinstance(seeds, list) or not all(_is_number(v) for v in numbers):
+                raise ValueError(f"{self.path}: the row of {key!r} holds a value that is not a number "
+                                 f"(mean_acc {row['mean_acc']!r}; test_acc must be a list of numbers)")
         self._rows: dict[str, dict] = {k: {f: row[f] for f in FIELDS} for k, row in data.items()}
         self._sorted_acc = sorted(row["mean_acc"] for row in self._rows.values())
 

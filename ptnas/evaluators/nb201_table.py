@@ -63,8 +63,16 @@ class NB201Table(_Reports):
                 raise ValueError(f"{self.path} is not a NAS-Bench-201 table: missing columns {sorted(missing)}")
             self._extra = [c for d in DATASETS for c in (f"{d}_valid", f"{d}_params") if c in columns]
             for row in reader:
-                self._rows[row["arch"]] = {c: self._number(row, c, reader.line_num)
-                                           for c in (*DATASETS, *self._extra) if row[c] not in ("", None)}
+                arch = row["arch"]
+                if not arch or not arch.startswith("|") or None in row:
+                    raise ValueError(f"{self.path}, line {reader.line_num}: not a row of the table "
+                                     f"(an arch string and {len(columns)} columns expected)")
+                values = {c: self._number(row, c, reader.line_num)
+                          for c in (*DATASETS, *self._extra) if row[c] not in ("", None)}
+                if arch in self._rows and self._rows[arch] != values:
+                    raise ValueError(f"{self.path}, line {reader.line_num}: {arch} is in the table twice, with "
+                                     "different values")
+                self._rows[arch] = values
 
     def _number(self, row: dict, column: str, line: int) -> float:
         try:
@@ -132,8 +140,8 @@ class NATSBenchTable(_Reports):
 
             self._api = NASBench201API(str(self.path), verbose=False)
         else:
-            raise ModuleNotFoundError(f"{self.path} is not a CSV table, and neither nats_bench nor nas_201_api "
-                                      "is installed to read it (pip install nats_bench)")
+            raise ValueError(f"{self.path} is not a CSV table (.csv), and neither nats_bench nor nas_201_api is "
+                             "installed to read it as the official benchmark file (pip install nats_bench)")
 
     def __len__(self) -> int:
         return len(self._api)

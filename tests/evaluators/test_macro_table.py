@@ -45,11 +45,14 @@ def test_a_genotype_object_is_looked_up_by_its_key(small):
     ("arch,cifar10\n", "not JSON"),
     ("[1, 2]", "non-empty"),
     ('{"00000000": {"mean_acc": 1}}', "lacks ['flops', 'params', 'std', 'test_acc']"),
+    ('{"00000000": {"test_acc": [1, 2, 3], "mean_acc": "93.1", "std": 0, "params": 1, "flops": 1}}',
+     "the row of '00000000' holds a value that is not a number (mean_acc '93.1'"),
+    ('{"00000000": {"test_acc": 93.1, "mean_acc": 93.1, "std": 0, "params": 1, "flops": 1}}', "test_acc must be a list"),
 ])
 def test_a_file_that_is_not_the_benchmark_is_rejected(tmp_path, text, message):
     path = tmp_path / "t.json"
     path.write_text(text)
-    with pytest.raises(ValueError, match="is not a NAS-Bench-Macro table") as info:
+    with pytest.raises(ValueError, match=f"^{path}") as info:
         MacroTable(path)
     assert message in str(info.value)
 

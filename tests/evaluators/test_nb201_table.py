@@ -77,6 +77,20 @@ def test_a_bad_cell_names_the_file_line_and_column(tmp_path):
     assert str(e.value) == f"{path}, line 3: cifar10 of |x| is 'abc', not a number"
 
 
+def test_a_garbage_row_or_an_arch_twice_with_other_values_names_the_file_and_line(tmp_path):
+    head = "arch,cifar10,cifar100,imagenet16_120\n"
+    for body, message in ((f"{BEST},94.37,73.51,47.31\ngarbage\n", "line 3: not a row of the table"),
+                          (f"{BEST},94.37,73.51,47.31\n{BEST},1,2,3,4\n", "line 3: not a row of the table"),
+                          (f"{BEST},94.37,73.51,47.31\n{BEST},90,73.51,47.31\n", f"line 3: {BEST} is in the table twice")):
+        path = tmp_path / "t.csv"
+        path.write_text(head + body)
+        with pytest.raises(ValueError) as e:
+            NB201Table(path)
+        assert str(e.value).startswith(f"{path}, ") and message in str(e.value), str(e.value)
+    path.write_text(head + f"{BEST},94.37,73.51,47.31\n{BEST},94.37,73.51,47.31\n")  # the same row twice: one arch
+    assert len(NB201Table(path)) == 1
+
+
 def test_a_nas_bench_macro_json_is_refused_on_nb201(tmp_path):
     path = tmp_path / "nas_bench_macro_cifar10.json"
     path.write_text(json.dumps({"22212220": {"test_acc": [93.1, 93.2, 93.1], "mean_acc": 93.13, "std": 0.05,
@@ -93,7 +107,7 @@ def test_a_benchmark_file_needs_the_official_api(tmp_path):
     path.mkdir()
     if importlib.util.find_spec("nats_bench") or importlib.util.find_spec("nas_201_api"):
         pytest.skip("an official API is installed: covered by the test below")
-    with pytest.raises(ModuleNotFoundError, match="pip install nats_bench"):
+    with pytest.raises(ValueError, match="pip install nats_bench"):  # a ValueError: one line in the programs
         open_table(path)
 
 
