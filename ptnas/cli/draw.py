@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if not args.genotype.strip():
+            raise UsageError("GENOTYPE is empty; give a genotype text, a genotype.json / genotype.txt file or a run dir")
         out = Path(args.out)
         if out.suffix.lstrip(".").lower() not in drawing.FORMATS:
             raise UsageError(f"--out {out}: unsupported suffix {out.suffix or '(none)'!r}; use "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -58,6 +59,10 @@ class MergeKwargs(argparse.Action):
         return {str(k): v for k, v in value.items()}
 
 
+DEFAULT_WORKERS = min(4, max(0, len(os.sched_getaffinity(0)) - 1) if hasattr(os, "sched_getaffinity")
+                      else max(0, (os.cpu_count() or 1) - 1))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog=PROG, description="Train a discovered genotype from scratch (CIFAR, ImageNet; DDP via torchrun).")
     g = p.add_argument_group("genotype and network")
@@ -88,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(on validation) checkpoint kept (default 0: none)")
     d.add_argument("--batch-size", type=int, default=64, help="images per step per process")
     d.add_argument("--eval-batch-size", type=int, default=None, help="images per evaluation step (default --batch-size)")
-    d.add_argument("--workers", type=int, default=4, help="data-loading processes per training process")
+    d.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                   help=f"data-loading processes per training process (default {DEFAULT_WORKERS}: the cores this "
+                        "process may use, less one, at most 4)")
     d.add_argument("--cutout", type=int, default=0, help="side of the Cutout square, CIFAR only (0: off)")
     d.add_argument("--img-size", type=int, default=224, help="ImageNet crop size")
     d.add_argument("--color-jitter", type=float, nargs=4, default=None, metavar=("B", "C", "S", "H"),

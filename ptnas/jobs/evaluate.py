@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("architectures (one of)")
     g.add_argument("--space", default="nb201", help=f"search space: {', '.join(spaces.names())} (default nb201)")
     g.add_argument("--genotypes", default=None, metavar="FILE", help="a text file, one genotype per line")
-    g.add_argument("--run", default=None, metavar="RUN_DIR", help="a search run dir: its unique candidates")
+    g.add_argument("--run", "--run-dir", dest="run", default=None, metavar="RUN_DIR",
+                   help="a search run dir: its unique candidates (spell it --run-dir under torchrun, whose own "
+                        "parser takes --run for its --run-path)")
     g.add_argument("--sample", type=at_least(1, high=MAX_SAMPLES, why=WHY_MAX), default=None, metavar="K",
                    help="K distinct random architectures of the space")
     SEED.add_to(g)

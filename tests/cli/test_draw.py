@@ -50,6 +50,8 @@ def test_the_suffix_picks_the_format(tmp_path, suffix, magic):
     ([NB201, "--out", "{tmp}/folder.png"], "cannot write"),
     ([NB201], "required: --out"),
     (["{tmp}", "--out", "{tmp}/x.png"], "has no genotype.json"),
+    (["", "--out", "{tmp}/x.png"], "GENOTYPE is empty"),  # not the path "."
+    (["  ", "--out", "{tmp}/x.png"], "GENOTYPE is empty"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, message):
     (tmp_path / "file.txt").write_text("x")

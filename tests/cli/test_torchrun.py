@@ -106,6 +106,16 @@ def test_a_cut_evolution_on_two_processes_resumes_to_the_uninterrupted_run(tmp_p
     assert rows(tmp_path / "cut" / "scores.jsonl") == rows(tmp_path / "full" / "scores.jsonl")
 
 
+def test_the_documented_run_dir_form_gets_past_torchrun_and_evaluates_a_searchs_candidates(zc_runs, tmp_path):
+    cwd, done = zc_runs[1]
+    assert done.returncode == 0, done.stderr[-2000:]
+    evaluated = launch("ptnas.cli.evaluate", [*TINY, "--valid-batches", "1", "--batch-size", "8", "--run-dir",
+                                              str(cwd / "run"), "--out", str(tmp_path / "ev")], 2, tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    candidates = json.loads((cwd / "run" / "genotype.json").read_text())["candidates"]
+    assert [r["genotype"] for r in rows(tmp_path / "ev" / "evaluations.jsonl")] == [c["genotype"] for c in candidates]
+
+
 def test_more_ranks_than_candidates(tmp_path):
     argv = [*TINY, "--sample", "1", "--evaluator", "zero-cost", "--proxy", "synflow", "--valid-batches", "1",
             "--batch-size", "8", "--out", "run"]

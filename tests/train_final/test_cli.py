@@ -154,3 +154,11 @@ def test_recipes_ship_as_package_data():
     setup.read(Path(__file__).resolve().parents[2] / "setup.cfg")
     patterns = setup["options.package_data"]["ptnas.train_final"].split()
     assert all(any(fnmatch.fnmatch(f, pat) for pat in patterns) for f in files), (files, patterns)
+
+
+def test_data_workers_default_to_what_the_machine_has():
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    workers = build_parser().get_default("workers")
+    assert workers == min(4, cores - 1)  # 1 on the 2-core development machine, not 4 processes and two warnings
