@@ -86,7 +86,7 @@ def forward_counts(space_name: str, device) -> list[tuple[str, int, int]]:
     net = supernet(space, TINY[space_name], device)
     count = [0]
     net.register_forward_pre_hook(lambda *a: count.__setitem__(0, count[0] + 1))
-    E, O = len(net.edges()), len(net.ops(net.edges()[0]))
+    E, O = len(net.edges()), len(net.ops(net.edges()[0]))  # noqa: E741 - the paper's |E| and |O|
     topology = sum(sum(range(keep + 1, len(edges) + 1)) for edges, keep in net.topology_groups())
     formula = {"fixed": O * E, "random": O * E, "global-op-iter": O * E * (E + 1) // 2,
                "global-edge-iter": O * E * (E + 1) // 2 + O * E, "global-op-once": 2 * O * E,

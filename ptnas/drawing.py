@@ -208,7 +208,7 @@ def cell_figure(cells: Sequence[Cell], title: str | None = None) -> Figure:
             ax.add_patch(arrow)
             drawn.append(Bbox.from_extents(*np.min(points, 0), *np.max(points, 0)))
         labels: list[Bbox] = []
-        for k, (e, rad, points) in enumerate(curves):
+        for k, (e, rad, _points) in enumerate(curves):
             if e.op is None:
                 continue
             label = ax.text(0, 0, e.op, ha="center", va="center", fontsize=LABEL_SIZE, color=op_colour(e.op),

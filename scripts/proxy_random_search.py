@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ptnas import evaluators, proxies
+from ptnas import evaluators, proxies  # noqa: E402 - after the path insert
 
 
 def read_jsonl(path: Path) -> list[dict]:

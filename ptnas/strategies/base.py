@@ -189,7 +189,7 @@ def read_proxy_cache(path: str | Path) -> dict[str, float]:
         if data is not None and set(data) != {"arch", "score"}:  # one object of scores, not one JSON line
             out = {str(k): (math.nan if v is None else float(v)) for k, v in data.items()}
         else:
-            for n, line in enumerate(text.splitlines(), 1):
+            for n, line in enumerate(text.splitlines(), 1):  # noqa: B007 - n names the line of an error
                 if line.strip():
                     row = json.loads(line)
                     out[str(row["arch"])] = math.nan if row["score"] is None else float(row["score"])

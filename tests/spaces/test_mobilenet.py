@@ -124,7 +124,7 @@ def test_zero_skips_the_block_in_the_supernet():
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         inner = sup.stem(x)
-        for e, block in zip(sup.edges()[:2], sup.blocks[:2]):
+        for e, _block in zip(sup.edges()[:2], sup.blocks[:2]):
             sup.discretize(e, "zero" if e == "block01" else "mb_k3_e3")
         h = sup.blocks[0](inner, sup.edge_weights()["block00"])
         assert torch.equal(sup.blocks[1](h, sup.edge_weights()["block01"]), h)

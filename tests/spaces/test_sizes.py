@@ -18,7 +18,7 @@ def genotype(name):
 @pytest.mark.parametrize("value", [0, -1])
 def test_size_flags_must_be_positive(name, value):
     space = spaces.get(name)
-    for flag, (keyword, _) in space.size_flags.items():
+    for flag, (_keyword, _) in space.size_flags.items():
         with pytest.raises(ValueError, match=rf"must be (a positive integer|in 1\.\.4).*got {value}"):
             space.size_kwargs(**{flag: value})
 
