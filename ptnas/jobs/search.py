@@ -54,9 +54,6 @@ from ptnas.runtime.process import Process, broadcast, init_process, settle
 PROG = "search.py"
 CHECKPOINT = "checkpoint/supernet.pt"
 DEFAULT_SELECTOR, DEFAULT_ORDER = "zc-pt", "global-op-iter"
-# Supernet training epochs when --epochs is not given: DARTS-PT's 100 on NB201, DARTS's 50 elsewhere.
-TRAIN_EPOCHS = {"nb201": 100}
-DEFAULT_TRAIN_EPOCHS = 50
 # Flags that only the trained-supernet selectors read (their defaults are None/False, so a use is visible).
 TRAINED_ONLY = ("epochs", "supernet", "fix_alpha", "second_order", "steps_per_epoch", "eval_batches")
 # Flags that only the supernet selectors read (defaults None, resolved later).
@@ -91,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "memory; 1 on CPU, where it was measured not to pay), 1 = one forward per candidate")
     t = p.add_argument_group("supernet training, bilevel DARTS (darts-alpha, darts-pt)")
     t.add_argument("--epochs", type=int, default=None,
-                   help=f"training epochs (default {TRAIN_EPOCHS['nb201']} on nb201, {DEFAULT_TRAIN_EPOCHS} elsewhere)")
+                   help="training epochs (default: the space's, " + ", ".join(
+                       f"{n} {spaces.get(n).supernet_epochs}" for n in spaces.names()) + ")")
     t.add_argument("--supernet", default=None, metavar="CKPT",
                    help="start from this trained supernet (the checkpoint/supernet.pt of an earlier run) instead of training")
     t.add_argument("--second-order", action="store_true", help="second-order (unrolled) α gradient (default first order)")
@@ -261,7 +259,7 @@ def _resolve_defaults(args: argparse.Namespace) -> None:
     if args.proposals is None:
         args.proposals = 1 if trained else 10
     if trained and args.epochs is None and args.supernet is None:
-        args.epochs = TRAIN_EPOCHS.get(args.space, DEFAULT_TRAIN_EPOCHS)
+        args.epochs = spaces.get(args.space).supernet_epochs
 
 
 def _supernet_options(args: argparse.Namespace, space) -> dict:
@@ -497,10 +495,11 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path)
             state = _train(args, trainer, run, meta)
         if state is not None:
             net.load_state_dict(state["net"])
-        extra: dict[str, Any] = {"bilevel": bilevel}
+        on_parts = None
         if not trained and proxies.get(args.proxy).population and run is not None:  # tenas, vote: keep the parts
-            extra["on_parts"] = _parts_writer(run, resume=args.resume)
-        policy = selector_cls.from_context(SearchContext(args, net, device, sources, out, state, extra))
+            on_parts = _parts_writer(run, resume=args.resume)
+        policy = selector_cls.from_context(SearchContext(args, net, device, sources, out, state, bilevel=bilevel,
+                                                         on_parts=on_parts))
         log = _open_log(run, args.resume and selector_cls.replayable) if run is not None else SearchLog(None)
         try:
             result = selectors.search(net, policy, orders.get(args.order), args.proposals, evaluator=evaluator,

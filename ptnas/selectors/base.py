@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import torch
 
@@ -34,7 +34,8 @@ class SearchContext:
     sources: tuple = ()
     run_dir: Path | None = None
     trained_state: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    bilevel: Any = None  # supernet.training.BilevelConfig: the bilevel settings (DARTS-PT fine-tunes with them)
+    on_parts: Callable[[dict], None] | None = None  # a sink for population proxies' raw parts (parts.jsonl)
 
 
 class Selector:

@@ -46,7 +46,7 @@ class DartsPT(Selector):
         """V on the valid half; fine-tuning at --tune-lr (constant) with the run's bilevel settings; α's
         Adam state goes on from the trained supernet's, the weights' SGD starts afresh."""
         args, (train, valid) = context.args, context.sources
-        tune = dataclasses.replace(context.extra["bilevel"], lr=args.tune_lr, lr_min=args.tune_lr)
+        tune = dataclasses.replace(context.bilevel, lr=args.tune_lr, lr_min=args.tune_lr)
         tuner = BilevelTrainer(context.net, train, valid, tune, epochs=None, seed=args.seed,
                                steps_per_epoch=args.steps_per_epoch, eval_batches=0, phase=1)
         state = context.trained_state or {}

@@ -64,13 +64,13 @@ class _ZeroCost(Selector):
     @classmethod
     def from_context(cls, context: SearchContext) -> "_ZeroCost":
         """--proxy scores, in proposal i, a stream of the search pool seeded by (--seed, i); population
-        proxies' parts go to the sink `context.extra["on_parts"]` when given."""
+        proxies' parts go to the sink `context.on_parts` when given."""
         from ptnas import proxies
         from ptnas.selectors.proposals import proposal_seed
 
         args, source = context.args, context.sources[0]
         return cls(proxies.get(args.proxy), lambda i: source.stream(proposal_seed(args.seed, i)), bn_mode=args.bn_mode,
-                   progress=True, on_parts=context.extra.get("on_parts"), precision=getattr(args, "precision", "fp32"),
+                   progress=True, on_parts=context.on_parts, precision=args.precision,
                    replicas=getattr(args, "replicas", 0))
 
     def skip_pass(self) -> None:

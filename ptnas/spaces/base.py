@@ -42,6 +42,7 @@ class SearchSpace:
     ops: tuple[str, ...] = ()
     size_flags: dict[str, tuple[str, str]] = {}
     search_size: dict[str, int] = {}
+    supernet_epochs: int = 50  # bilevel DARTS training of the supernet when --epochs is not given (DARTS's 50)
     supernet_options: tuple[str, ...] = ()
     channels_last: bool = False
 
