@@ -9,8 +9,6 @@ genotype.png / genotype.svg and the TensorBoard image `genotype/picture`.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.transforms import Bbox
+
+from ptnas import atomic
 
 TAG = "genotype/picture"  # TensorBoard image tag, next to the `genotype` text
 FORMATS = ("png", "svg", "pdf")
@@ -418,24 +418,11 @@ def write_figure(fig: Figure, path: str | Path, fmt: str | None = None) -> Path:
     if fmt not in FORMATS:
         raise ValueError(f"cannot write {path}: the format comes from the suffix, one of "
                          f"{', '.join('.' + f for f in FORMATS)}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            # svg: text stays text (small, searchable); fixed ids and no date, so a picture is reproducible
-            with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ptnas"}):
-                fig.savefig(f, format=fmt, dpi=DPI, metadata={"Date": None} if fmt in ("svg", "pdf") else None)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic.open_atomic(path, "wb") as f:
+        # svg: text stays text (small, searchable); fixed ids and no date, so a picture is reproducible
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "ptnas"}):
+            fig.savefig(f, format=fmt, dpi=DPI, metadata={"Date": None} if fmt in ("svg", "pdf") else None)
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def figure_array(fig: Figure) -> np.ndarray:

@@ -48,7 +48,7 @@ class ShortTraining:
                                              filter_bias_and_bn=False)
         self.scheduler, _ = create_scheduler_v2(self.optimizer, sched="cosine", num_epochs=epochs, min_lr=0.0,
                                                 step_on_epochs=False, updates_per_epoch=steps_per_epoch)
-        self.process = Process(device)
+        self.process = Process.alone(device)  # one candidate's training: no collective with the other ranks
         self.criterion = nn.CrossEntropyLoss()
         self.updates = 0
         self.epochs_run = 0

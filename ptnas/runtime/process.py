@@ -46,6 +46,12 @@ class Process:
     local_rank: int = 0
     world_size: int = 1
 
+    @classmethod
+    def alone(cls, device: torch.device | str) -> "Process":
+        """This process by itself on `device`, outside any job: a training that one rank runs on its own
+        (an evaluator's short training of one candidate, while the ranks split the candidates)."""
+        return cls(torch.device(device))
+
     @property
     def distributed(self) -> bool:
         return self.world_size > 1

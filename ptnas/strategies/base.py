@@ -62,7 +62,6 @@ class Trials:
         self.best: Record | None = None
         self.best_curve: list[float | None] = []  # best score after each evaluation
         self.seconds: list[float] = []  # wall time at each evaluation
-        self.proxy_evaluations = 0
         self.start = time.perf_counter()
         self._bar = None
         if progress and budget.trials is not None:
