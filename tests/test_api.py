@@ -129,3 +129,28 @@ def test_a_selector_and_a_proxy_registered_outside_run_through_both_doors(tmp_pa
     assert printed == [all_3x3, all_3x3]
     for run in ("c", "d"):  # search.py with the toys: the same genotype
         assert (tmp_path / run / "genotype.txt").read_text().strip() == all_3x3
+
+
+def test_without_out_nothing_is_written_and_the_result_is_the_same(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    kept = ptnas.search(**TINY, out=tmp_path / "kept")
+    unwritten = ptnas.search(**TINY)
+    assert unwritten.run_dir is None and list(tmp_path.iterdir()) == [tmp_path / "kept"]
+    assert str(unwritten.genotype) == str(kept.genotype)
+    assert unwritten.candidates == kept.candidates == kept.summary["candidates"] and len(kept.candidates) >= 1
+
+
+def test_an_evaluation_of_a_list_of_genotypes_equals_that_of_a_genotypes_file(tmp_path, capsys):
+    from ptnas.spaces import get
+
+    archs = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+             "|none~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|skip_connect~2|"]
+    settings = dict(space="nb201", init_channels=4, layers=1, batch_size=8, valid_batches=1, device="cpu")
+    listed = ptnas.evaluate(**settings, genotypes=[archs[0], get("nb201").parse(archs[1])])  # text or object
+    (tmp_path / "archs.txt").write_text("\n".join(archs) + "\n")
+    assert evaluate_main([*flags(settings), "--genotypes", str(tmp_path / "archs.txt"), "--out", str(tmp_path / "cli")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "cli" / "evaluations.jsonl").read_text().splitlines()]
+    assert [(r.genotype, r.score) for r in listed.records] == [(r["genotype"], r["value"]) for r in rows]
+    assert listed.run_dir is None
+    with pytest.raises(ptnas.UsageError, match=r"genotypes\[0\] is not a nb201 genotype"):
+        ptnas.evaluate(**settings, genotypes=["22212220"])

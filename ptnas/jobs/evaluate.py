@@ -29,6 +29,7 @@ import json
 import math
 import platform
 import sys
+import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,9 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def genotypes_of(args: argparse.Namespace, space) -> list:
     """The architectures to evaluate, parsed; UsageError (one line) for anything wrong."""
-    sources = [f for f in ("genotypes", "run", "sample") if getattr(args, f) is not None]
+    listed = getattr(args, "listed", None)  # ptnas.evaluate(genotypes=[...])
+    sources = [f for f in ("genotypes", "run", "sample", "listed") if getattr(args, f, None) is not None]
     if len(sources) != 1:
         raise UsageError("pass exactly one of --genotypes FILE, --run RUN_DIR, --sample K")
+    if listed is not None:
+        if not listed:
+            raise UsageError("genotypes: the list is empty")
+        out = [_parse(space, t, f"genotypes[{i}]") for i, t in enumerate(listed)]
+        return list({str(g): g for g in out}.values())
     if args.sample is not None:
         if args.sample < 1:
             raise UsageError(f"--sample must be at least 1, got {args.sample}")
@@ -244,18 +251,28 @@ def evaluate(settings: dict[str, Any], origin: str = "ptnas.evaluate") -> Evalua
     parser = build_parser()
     settings = dict(settings)
     config = settings.pop("config", None)
+    listed = None
+    if isinstance(settings.get("genotypes"), (list, tuple)):  # genotypes=[...]: texts or genotype objects
+        listed = [str(g) for g in settings.pop("genotypes")]
     given = layer(parser, load_yaml(config, f"config {config}"), f"config {config}") if config is not None else {}
     given.update(layer(parser, settings, ""))  # keywords: errors in the command line's words
     defaults = {a.dest: a.default for a in parser._actions if a.dest != "help"}
     args = argparse.Namespace(**{**defaults, **given})
     args.config = None if config is None else str(config)
+    args.listed = listed
     check(args)
     try:
         process = init_process(args.device)
     except ValueError as e:
         raise UsageError(str(e)) from None
     shown = ", ".join(f"{k}={v!r}" for k, v in settings.items())
-    return run(args, process, command=f"{origin}({shown})")
+    if args.out is not None:
+        return run(args, process, command=f"{origin}({shown})")
+    with tempfile.TemporaryDirectory(prefix="ptnas-evaluate-") as scratch:  # out=None: nothing stays written
+        args.out = str(Path(scratch) / "run")
+        result = run(args, process, command=f"{origin}({shown})")
+    result.run_dir = None
+    return result
 
 
 def check(args: argparse.Namespace) -> None:

@@ -26,6 +26,7 @@ import math
 import os
 import platform
 import sys
+import tempfile
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -302,10 +303,17 @@ class SearchResult:
     benchmark: str | None = None
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def candidates(self) -> list[dict[str, Any]]:
+        """A selector search's unique candidates with their validation scores (genotype.json's); [] for a
+        multi-trial search, whose evaluations are in scores.jsonl."""
+        return list(self.summary.get("candidates", []))
+
 
 def search(settings: dict[str, Any], origin: str = "ptnas.search") -> SearchResult:
     """`ptnas.search(**settings)`: the keywords are the flags' names (`valid_batches` for
     --valid-batches), checked as the command line checks them; `config` names a YAML file under them.
+    Without `out` nothing is written: the search runs in a scratch directory that is removed after.
     Raises UsageError (a ValueError) with the program's one line; KeyboardInterrupt leaves the run dir
     resumable with `resume=True`."""
     parser = build_parser()
@@ -321,7 +329,13 @@ def search(settings: dict[str, Any], origin: str = "ptnas.search") -> SearchResu
     except ValueError as e:
         raise UsageError(str(e)) from None
     shown = ", ".join(f"{k}={v!r}" for k, v in settings.items())
-    return run(args, process, command=f"{origin}({shown})")
+    if args.out is not None:
+        return run(args, process, command=f"{origin}({shown})")
+    with tempfile.TemporaryDirectory(prefix="ptnas-search-") as scratch:  # out=None: nothing stays written
+        args.out = str(Path(scratch) / "run")
+        result = run(args, process, command=f"{origin}({shown})")
+    result.run_dir = None
+    return result
 
 
 def resolve(parser: argparse.ArgumentParser, given: dict[str, Any]) -> argparse.Namespace:
