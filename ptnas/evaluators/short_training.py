@@ -68,10 +68,3 @@ class ShortTraining:
     def accuracy(self, data: DecodedImages, batch_size: int) -> float:
         """Top-1 (%) on every image of `data`, in eval mode."""
         return evaluate(self.model, data.batches(batch_size), self.process, self.settings)["top1"]
-
-
-def peak_memory(device: torch.device) -> int | None:
-    """Peak bytes allocated on a CUDA device since the last reset (None elsewhere)."""
-    if device.type != "cuda":
-        return None
-    return int(torch.cuda.max_memory_allocated(device))
