@@ -154,3 +154,15 @@ def test_an_evaluation_of_a_list_of_genotypes_equals_that_of_a_genotypes_file(tm
     assert listed.run_dir is None
     with pytest.raises(ptnas.UsageError, match=r"genotypes\[0\] is not a nb201 genotype"):
         ptnas.evaluate(**settings, genotypes=["22212220"])
+
+
+def test_a_config_file_lies_under_the_keywords(tmp_path, capsys):
+    config = tmp_path / "search.yaml"
+    config.write_text("proposals: 3\nproxy: synflow\n")
+    result = ptnas.search(**TINY, config=config, out=tmp_path / "run")  # TINY's proposals=2 overrides the file's 3
+    assert result.summary["proxy"] == "synflow"
+    assert sorted({r["proposal"] for r in map(json.loads, (tmp_path / "run" / "scores.jsonl").read_text().splitlines())
+                   if r["kind"] == "score"}) == [0, 1]
+    config.write_text("proposals: 0\n")
+    with pytest.raises(ptnas.UsageError, match=r"--proposals must be at least 1, got 0$"):
+        ptnas.search(space="nb201", config=config)

@@ -29,7 +29,6 @@ import json
 import math
 import platform
 import sys
-import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,14 +39,15 @@ import torch
 from scipy import stats
 
 from ptnas import __version__, data, evaluators, jsonio, proxies, spaces
-from ptnas.runtime.config import OneLineParser, UsageError, layer, load_yaml
+from ptnas.jobs import keywords
+from ptnas.runtime.config import OneLineParser, UsageError, load_yaml
 from ptnas.data import DataNotFoundError
 from ptnas.evaluators import Record
 from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.evaluators.table import column
 from ptnas.flags import at_least
 from ptnas.strategies.base import MAX_SAMPLES, WHY_MAX, sample_unique
-from ptnas.runtime.process import Process, broadcast, init_process, settle
+from ptnas.runtime.process import Process, broadcast, settle
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.seeding import SEED
@@ -250,29 +250,14 @@ def evaluate(settings: dict[str, Any], origin: str = "ptnas.evaluate") -> Evalua
     same settings continues an interrupted evaluation. Raises UsageError (a ValueError) in one line."""
     parser = build_parser()
     settings = dict(settings)
-    config = settings.pop("config", None)
     listed = None
     if isinstance(settings.get("genotypes"), (list, tuple)):  # genotypes=[...]: texts or genotype objects
         listed = [str(g) for g in settings.pop("genotypes")]
-    given = layer(parser, load_yaml(config, f"config {config}"), f"config {config}") if config is not None else {}
-    given.update(layer(parser, settings, ""))  # keywords: errors in the command line's words
     defaults = {a.dest: a.default for a in parser._actions if a.dest != "help"}
-    args = argparse.Namespace(**{**defaults, **given})
-    args.config = None if config is None else str(config)
+    args = argparse.Namespace(**{**defaults, **keywords.given(parser, settings)})
     args.listed = listed
     check(args)
-    try:
-        process = init_process(args.device)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    shown = ", ".join(f"{k}={v!r}" for k, v in settings.items())
-    if args.out is not None:
-        return run(args, process, command=f"{origin}({shown})")
-    with tempfile.TemporaryDirectory(prefix="ptnas-evaluate-") as scratch:  # out=None: nothing stays written
-        args.out = str(Path(scratch) / "run")
-        result = run(args, process, command=f"{origin}({shown})")
-    result.run_dir = None
-    return result
+    return keywords.start(run, args, origin, settings)
 
 
 def check(args: argparse.Namespace) -> None:

@@ -26,7 +26,6 @@ import math
 import os
 import platform
 import sys
-import tempfile
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,8 @@ import numpy as np
 import torch
 
 from ptnas import __version__, data, evaluators, flags, jsonio, precision, proxies, selectors, spaces, strategies
-from ptnas.runtime.config import OneLineParser, UsageError, layer, load_yaml, saved_flags
+from ptnas.jobs import keywords
+from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, saved_flags
 from ptnas.data import DataNotFoundError
 from ptnas.drawing import save_genotype_picture
 from ptnas.evaluators.distributed import RankFailed, Sharded
@@ -50,7 +50,7 @@ from ptnas.selectors.base import SearchContext
 from ptnas.supernet import checkpoint
 from ptnas.supernet.checkpoint import CheckpointError
 from ptnas.supernet.training import BilevelConfig, BilevelTrainer
-from ptnas.runtime.process import Process, broadcast, init_process, settle
+from ptnas.runtime.process import Process, broadcast, settle
 
 PROG = "search.py"
 CHECKPOINT = "checkpoint/supernet.pt"
@@ -317,25 +317,9 @@ def search(settings: dict[str, Any], origin: str = "ptnas.search") -> SearchResu
     Raises UsageError (a ValueError) with the program's one line; KeyboardInterrupt leaves the run dir
     resumable with `resume=True`."""
     parser = build_parser()
-    settings = dict(settings)
-    config = settings.pop("config", None)
-    given = layer(parser, load_yaml(config, f"config {config}"), f"config {config}") if config is not None else {}
-    given.update(layer(parser, settings, ""))  # keywords: errors in the command line's words
-    args = resolve(parser, given)
-    args.config = None if config is None else str(config)
+    args = resolve(parser, keywords.given(parser, settings))
     check(args)
-    try:
-        process = init_process(args.device)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    shown = ", ".join(f"{k}={v!r}" for k, v in settings.items())
-    if args.out is not None:
-        return run(args, process, command=f"{origin}({shown})")
-    with tempfile.TemporaryDirectory(prefix="ptnas-search-") as scratch:  # out=None: nothing stays written
-        args.out = str(Path(scratch) / "run")
-        result = run(args, process, command=f"{origin}({shown})")
-    result.run_dir = None
-    return result
+    return keywords.start(run, args, origin, settings)
 
 
 def resolve(parser: argparse.ArgumentParser, given: dict[str, Any]) -> argparse.Namespace:
