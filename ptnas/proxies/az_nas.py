@@ -9,7 +9,9 @@ minibatch, and their combination over a population:
 - `az_trainability`: mean over l of 2 − σ_l − 1/σ_l, σ_l = the largest singular value of the C_in × C_out
   matrix E[g_in g_outᵀ] between a Rademacher gradient g_out at f_l and its backpropagation g_in to
   f_{l−1} (a stride-s stage: g_in is pixel-unshuffled by s first), the mean over samples and positions;
-  it is 0 at σ = 1 (gradients neither explode nor vanish) and negative elsewhere.
+  it is 0 at σ = 1 (gradients neither explode nor vanish) and negative elsewhere. A stage that passes
+  the gradient unchanged (g_in = g_out: an identity cell, which learns nothing) scores −10⁶, as low as a
+  stage whose output does not depend on its input (σ = 0, through the ε of 1/(σ + ε)).
 - `az_complexity`: FLOPs (the `flops` proxy: MACs per image).
 - `az_nas` (population): Σ over the four parts of log(rank / N), each part ranked ascending among the N
   members (the best gets N; ties share their average rank). Higher is better.
@@ -36,6 +38,7 @@ from ptnas.proxies.base import Batch, Proxy
 SEED = 0
 EPS = 1e-8       # inside the entropy's log, as the authors' code has it
 SIGMA_EPS = 1e-6  # added to σ in 1/σ, as the authors' code has it
+IDENTITY = -1.0 / SIGMA_EPS  # a stage that passes its gradient unchanged: as bad as one that blocks it
 
 
 def stages(model: nn.Module) -> list[nn.Module]:
@@ -103,7 +106,10 @@ def az_trainability(model: nn.Module, batch: Batch) -> float:
         (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True)
         if g_in is None:
             g_in = torch.zeros_like(f_in)  # the stage's output does not depend on its input
-        scores.append(gradient_score(g_in, g_out))
+        if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
+            scores.append(IDENTITY)  # the stage passes its gradient unchanged (an identity cell)
+        else:
+            scores.append(gradient_score(g_in, g_out))
     return float(np.mean(scores))
 
 

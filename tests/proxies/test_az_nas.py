@@ -78,3 +78,20 @@ def test_az_nas_ranks_a_population_of_models(two_layer, two_layer_batch):
     scores = proxies.score_population(az, models, batch)
     assert scores == az.combine(parts) and len(set(scores)) == 3
     assert all(math.isfinite(v) for p in parts for v in p.values())
+
+
+def test_an_identity_stage_scores_as_badly_as_a_blocking_one():
+    from torch import nn
+    from ptnas.proxies.az_nas import IDENTITY
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Identity(), nn.ReLU())
+    x = torch.randn(4, 3, 6, 6)
+    value = proxies.get("az_trainability")(model, (x, None))
+    conv_out = model[0](x)
+    g = torch.Generator().manual_seed(SEED)
+    g_relu = torch.randint(0, 2, conv_out.shape, generator=g).double() * 2 - 1  # ReLU ← Identity, drawn first
+    g_in = (g_relu * (conv_out > 0)).reshape(4, 4, 36).permute(0, 2, 1).reshape(-1, 4)
+    g_out = g_relu.reshape(4, 4, 36).permute(0, 2, 1).reshape(-1, 4)
+    sigma = np.linalg.svd(g_in.T.numpy() @ g_out.numpy() / len(g_out), compute_uv=False).max()
+    assert value == pytest.approx((2 - sigma - 1 / (sigma + SIGMA_EPS) + IDENTITY) / 2, rel=1e-9)
