@@ -46,7 +46,8 @@ from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
 
 PROG = "python -m ptnas.cli.correlate"
 DEFAULT_PROXIES = ("synflow", "nwot", "jacob_cov", "snip", "grad_norm", "grasp", "fisher", "zen",
-                   "params", "flops", "ntk_cond", "linear_regions", "tenas", "vote")
+                   "params", "flops", "ntk_cond", "linear_regions", "tenas", "vote", "meco", "swap", "swap_reg",
+                   "zico", "az_nas")
 # Per space: the benchmark's network size and the datasets its table has accuracies for.
 BENCHMARKS = {
     "nb201": {"name": "NAS-Bench-201", "size": {"C": 16, "N": 5}, "datasets": nb201_table.DATASETS},

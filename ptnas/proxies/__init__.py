@@ -1,24 +1,28 @@
 """Zero-cost proxies by name: `proxies.get("synflow")(model, (x, y)) -> float`, `proxies.names()`.
 
-Population proxies (`tenas`, `vote`) rank a set of models against each other:
+Population proxies (`tenas`, `vote`, `az_nas`) rank a set of models against each other:
 `proxies.score_population(proxies.get("tenas"), models, batch) -> [score per model]`.
 """
 import torch
 
 from ptnas.proxies.base import (BN_MODES, AnyProxy, Batch, PopulationOnlyError, PopulationProxy, Proxy,
                                 preserved, score_population)
+from ptnas.proxies.az_nas import az_expressivity, az_progressivity, az_trainability, log_rank_sum
 from ptnas.proxies.fisher import fisher, fisher_replicas
 from ptnas.proxies.flops import flops
 from ptnas.proxies.grad_norm import grad_norm
 from ptnas.proxies.grasp import grasp
 from ptnas.proxies.jacob_cov import jacob_cov, jacob_cov_replicas
 from ptnas.proxies.nwot import nwot, nwot_replicas
+from ptnas.proxies.meco import meco, meco_replicas
 from ptnas.proxies.params import params
 from ptnas.proxies.snip import snip
+from ptnas.proxies.swap import swap, swap_reg, swap_reg_replicas, swap_replicas
 from ptnas.proxies.synflow import synflow
 from ptnas.proxies.tenas import linear_regions, linear_regions_replicas, ntk_cond, rank_sum
 from ptnas.proxies.vote import pairwise_majority
 from ptnas.proxies.zen import zen
+from ptnas.proxies.zico import zico
 from ptnas.registry import Registry
 from ptnas.settings import Setting
 
@@ -59,6 +63,18 @@ register(PopulationProxy("tenas", (get("ntk_cond"), get("linear_regions")), rank
                          higher_is_better=False, passes="ntk_cond + linear_regions, ranked"))
 register(PopulationProxy("vote", (get("synflow"), get("jacob_cov"), get("snip")), pairwise_majority,
                          higher_is_better=True, passes="synflow + jacob_cov + snip, pairwise"))
+register(Proxy("meco", meco, needs_labels=False, passes="1 forward", per_replica=meco_replicas))
+register(Proxy("swap", swap, needs_labels=False, passes="1 forward", per_replica=swap_replicas))
+register(Proxy("swap_reg", swap_reg, needs_labels=False, passes="1 forward", per_replica=swap_reg_replicas))
+register(Proxy("zico", zico, needs_labels=True, passes="2 forwards + 2 backwards (the batch split in two)"))
+register(Proxy("az_expressivity", az_expressivity, needs_labels=False, passes="1 forward"))
+register(Proxy("az_progressivity", az_progressivity, needs_labels=False, passes="1 forward"))
+register(Proxy("az_trainability", az_trainability, needs_labels=False,
+               passes="1 forward + 1 feature-gradient backward per stage"))
+register(Proxy("az_complexity", flops, needs_data=False, bn="none", passes="1 forward (batch 1)"))
+register(PopulationProxy("az_nas", tuple(get(n) for n in ("az_expressivity", "az_progressivity", "az_trainability",
+                                                          "az_complexity")),
+                         log_rank_sum, higher_is_better=True, passes="4 parts, log ranks summed"))
 
 # The settings of every place a proxy scores (zero-cost selectors and evaluator, strategies' steering, correlate).
 PROXY = Setting("proxy", str, "nwot", help=f"zero-cost proxy S: {', '.join(names())}")

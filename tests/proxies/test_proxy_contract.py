@@ -52,7 +52,8 @@ def test_every_proxy_has_complete_metadata():
         assert isinstance(p.higher_is_better, bool) and p.passes
         assert p.dtype in (torch.float32, torch.float64)
     expected = {"nwot", "synflow", "grad_norm", "snip", "grasp", "fisher", "jacob_cov", "zen", "ntk_cond",
-                "linear_regions", "tenas", "params", "flops", "vote"}
+                "linear_regions", "tenas", "params", "flops", "vote", "meco", "swap", "swap_reg", "zico",
+                "az_expressivity", "az_progressivity", "az_trainability", "az_complexity", "az_nas"}
     assert expected <= set(ALL)
     assert not proxies.get("ntk_cond").higher_is_better and not proxies.get("tenas").higher_is_better
 
@@ -95,8 +96,13 @@ class NaNNet(nn.Module):
         return self.fc(self.pool(self.relu(self.conv(x))).flatten(1)) * math.nan
 
 
-# params, flops, linear_regions and nwot never read output values; zen reads the pre-pooling features.
-@pytest.mark.parametrize("name", [n for n in ALL if n not in ("params", "flops", "linear_regions", "nwot", "zen")])
+# params, flops, linear_regions, nwot and swap never read output values; zen, meco and AZ-NAS's parts read
+# feature maps (AZ-NAS's trainability backpropagates from them, not from the output).
+FEATURE_ONLY = ("params", "flops", "linear_regions", "nwot", "zen", "meco", "swap", "swap_reg", "az_expressivity",
+                "az_progressivity", "az_trainability", "az_complexity", "az_nas")
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if n not in FEATURE_ONLY])
 def test_a_nan_network_scores_a_flagged_nan(name):
     """Scores that read the output become NaN with a warning naming the proxy (never inf, never best)."""
     torch.manual_seed(0)

@@ -18,7 +18,7 @@ from ptnas.supernet.replicas import replicated, tile
 
 TINY = {"nb201": {"C": 4, "N": 1}, "darts": {"C": 4, "layers": 2}, "mobilenet": {"C": 8, "layers": 1},
         "macro": {"C": 8}}
-REPLICATED = ("nwot", "jacob_cov", "fisher", "linear_regions")
+REPLICATED = ("nwot", "jacob_cov", "fisher", "linear_regions", "meco", "swap", "swap_reg")
 
 
 def make(name: str, channels_last: bool = True):
@@ -233,3 +233,20 @@ def test_a_chunk_that_runs_out_of_memory_is_halved_and_the_size_remembered():
     tried.clear()
     selector.score_ops(net, edges)  # the next pass starts at the size that fitted
     assert set(tried) == {2}
+
+
+@pytest.mark.parametrize("proxy", ["meco", "swap", "swap_reg"])
+@pytest.mark.parametrize("bn_mode", ["eval", "train"])
+def test_per_sample_proxies_score_replicas_as_their_own_forwards_and_discriminate(proxy, bn_mode):
+    """A batch of 16 keeps swap's count below its ceiling (2^16 patterns), so equal scores would show."""
+    net = make("nb201", channels_last=False)
+    edges = net.undecided()[:2]
+    g = torch.Generator().manual_seed(2)
+    batch = torch.randn(16, 3, 8, 8, generator=g), torch.randint(0, 10, (16,), generator=g)
+
+    def scores(replicas):
+        return ZeroCostPT(proxies.get(proxy), fixed(batch), bn_mode=bn_mode, replicas=replicas).score_ops(net, edges)
+
+    want = scores(1)
+    assert len(set(want.values())) > 1
+    assert_same_scores(scores(4), want, rel=1e-3 if bn_mode == "train" else 1e-5)
