@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     out = args.out or f"runs/new-proxies-n{args.sample}"
     rc = correlate.main(["--space", "nb201", "--proxies", args.proxies, "--sample", str(args.sample), "--seed",
                          str(args.seed), "--table", args.table, "--dataset", "cifar10", "--data", args.data,
-                         "--batch-size", str(args.batch_size), "--device", "cpu", "--out", out])
+                         "--batch-size", str(args.batch_size), "--bn-mode", "train", "--device", "cpu", "--out", out])
     if rc:
         return rc
     run = Path(out)

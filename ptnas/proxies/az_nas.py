@@ -100,8 +100,8 @@ def az_trainability(model: nn.Module, batch: Batch) -> float:
         return math.nan
     g = torch.Generator(device=batch[0].device).manual_seed(SEED)
     scores = []
-    for l in reversed(range(1, len(features))):
-        f_out, f_in = features[l], features[l - 1]
+    for k in reversed(range(1, len(features))):
+        f_out, f_in = features[k], features[k - 1]
         g_out = torch.randint(0, 2, f_out.shape, generator=g, device=f_out.device).to(f_out.dtype) * 2 - 1
         (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=g_out, retain_graph=True, allow_unused=True)
         if g_in is None:
