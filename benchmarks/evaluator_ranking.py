@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ptnas import evaluators  # noqa: E402
+from ptnas.rank_correlation import spearman_kendall  # noqa: E402
 
 
 def evaluate(name: str, extra: list[str], args, out: Path) -> tuple[list[dict], dict, float]:
@@ -46,7 +46,7 @@ def evaluate(name: str, extra: list[str], args, out: Path) -> tuple[list[dict], 
 
 def rho(rows: list[dict], truth: dict[str, float]) -> float:
     scores = [(-np.inf if r["value"] is None else r["value"]) for r in rows]
-    return float(stats.spearmanr(scores, [truth[r["genotype"]] for r in rows])[0])
+    return spearman_kendall(scores, [truth[r["genotype"]] for r in rows])[0]
 
 
 def fear_cost(row: dict) -> float:

@@ -42,6 +42,7 @@ from ptnas.evaluators.zero_cost import ProxyScorer
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.seeding import SEED
+from ptnas.rank_correlation import correlations
 from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
 
 PROG = "python -m ptnas.cli.correlate"
@@ -162,36 +163,6 @@ def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
             run.write_text("scores.jsonl", kept)
         return run, records
     return RunDir(out, force=args.force), []
-
-
-def correlations(score: np.ndarray, acc: np.ndarray, top_k: int) -> dict[str, float]:
-    """ρ and τ over all archs and over the top 10 % by accuracy, precision@top-10% and @top-k.
-
-    `score` is oriented (higher = predicted better); NaN scores are left out.
-    """
-    ok = np.isfinite(score)
-    s, a = score[ok], acc[ok]
-    out = {"n": int(ok.sum()), "nan": int((~ok).sum())}
-    if len(s) < 3:
-        return out | {k: math.nan for k in ("spearman", "kendall", "spearman_top10", "kendall_top10",
-                                             "precision_top10pct", "precision_top_k")}
-    constant = np.ptp(s) == 0
-    out["spearman"] = math.nan if constant else float(stats.spearmanr(s, a).statistic)
-    out["kendall"] = math.nan if constant else float(stats.kendalltau(s, a).statistic)
-    top = np.argsort(-a, kind="stable")[: max(3, math.ceil(0.1 * len(a)))]
-    constant = np.ptp(s[top]) == 0  # rank correlation is undefined on constant scores
-    out["spearman_top10"] = math.nan if constant else float(stats.spearmanr(s[top], a[top]).statistic)
-    out["kendall_top10"] = math.nan if constant else float(stats.kendalltau(s[top], a[top]).statistic)
-    out["precision_top10pct"] = _precision(s, a, max(1, math.ceil(0.1 * len(a))))
-    out["precision_top_k"] = _precision(s, a, min(top_k, len(a)))
-    return out
-
-
-def _precision(score: np.ndarray, acc: np.ndarray, k: int) -> float:
-    """|top-k by score ∩ top-k by accuracy| / k (ties broken by position, stable)."""
-    by_score = set(np.argsort(-score, kind="stable")[:k].tolist())
-    by_acc = set(np.argsort(-acc, kind="stable")[:k].tolist())
-    return len(by_score & by_acc) / k
 
 
 def _oriented(proxy, values: Sequence[float]) -> np.ndarray:

@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
 
 from ptnas import __version__, data, evaluators, jsonio, proxies, spaces
 from ptnas.jobs import keywords
@@ -51,6 +50,7 @@ from ptnas.runtime.process import Process, broadcast, settle
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.seeding import SEED
+from ptnas.rank_correlation import spearman_kendall
 from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
 
 PROG = "ptnas-evaluate"
@@ -365,9 +365,8 @@ def ranking(records: list[Record], table, args) -> dict[str, Any]:
     pairs = [(r.score, t) for r, t in zip(records, truth) if r.ok and t is not None]
     if table is not None:
         if len(pairs) >= 2:
-            s, t = zip(*pairs)
-            correlation = {"spearman": float(stats.spearmanr(s, t)[0]), "kendall": float(stats.kendalltau(s, t)[0]),
-                           "n": len(pairs)}
+            rho, tau = spearman_kendall(*zip(*pairs))
+            correlation = {"spearman": rho, "kendall": tau, "n": len(pairs)}
         else:
             correlation = {"spearman": None, "kendall": None, "n": len(pairs)}
     lines = [f"{'rank':>4}  {'score':>10}  {'status':8}  {'seconds':>8}  " + (f"{'truth':>6}  " if table else "")

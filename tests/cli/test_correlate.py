@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from ptnas import rank_correlation
 from ptnas.cli import correlate
 from ptnas.evaluators.nb201_table import count_params
 from ptnas.ops.nb201 import OPS
@@ -184,19 +185,19 @@ def test_user_errors_are_one_line_with_exit_code_2(study, tmp_path, capsys):
 def test_correlation_statistics_by_hand():
     acc = np.array([90.0, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0, 20.0, 10.0, 0.0, 5.0, 15.0])
     score = acc / 10 + 1  # the same order as acc
-    c = correlate.correlations(score, acc, top_k=3)
+    c = rank_correlation.correlations(score, acc, top_k=3)
     assert c["spearman"] == pytest.approx(1.0) and c["kendall"] == pytest.approx(1.0)
     assert c["precision_top10pct"] == 1.0 and c["precision_top_k"] == 1.0 and c["n"] == 12
     swapped = score.copy()
     swapped[[0, 5]] = swapped[[5, 0]]  # the best arch now scores 6th: top-2 by score = archs 5 and 1
-    c = correlate.correlations(swapped, acc, top_k=3)
+    c = rank_correlation.correlations(swapped, acc, top_k=3)
     assert c["precision_top10pct"] == 0.5 and c["precision_top_k"] == pytest.approx(2 / 3)
     with_nan = score.copy()
     with_nan[3] = np.nan
-    assert correlate.correlations(with_nan, acc, 3)["nan"] == 1
+    assert rank_correlation.correlations(with_nan, acc, 3)["nan"] == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        flat = correlate.correlations(np.ones(12), acc, 3)
+        flat = rank_correlation.correlations(np.ones(12), acc, 3)
     assert np.isnan(flat["spearman"]) and np.isnan(flat["spearman_top10"])
 
 
