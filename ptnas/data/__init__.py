@@ -19,12 +19,31 @@ from ptnas.data.cifar import DataError, DataNotFoundError, cifar, cifar_transfor
 from ptnas.data.decoded import DecodedImages, decoded
 from ptnas.data.imagenet import imagenet, imagenet_splits, imagenet_transform
 from ptnas.data.synthetic import synthetic_cifar10
+from ptnas.settings import Setting
 
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "synthetic-cifar10": 10}
 
 
 def names() -> list[str]:
     return list(NUM_CLASSES)
+
+
+def _portion(value: float) -> str | None:
+    return None if 0 < value <= 1 else f"must be in (0, 1], got {value}"
+
+
+# The data settings of the jobs that score or train on the search splits (search, evaluate).
+DATASET = Setting("dataset", str, "synthetic-cifar10", help=f"{', '.join(names())} (synthetic-cifar10 needs no files)")
+DATA_DIR = Setting("data", str, "data",
+                   help="dataset directory: torchvision layout or train/ and test/ class folders")
+DOWNLOAD = Setting("download", bool, False, help="download CIFAR through torchvision if absent")
+BATCH_SIZE = Setting("batch_size", int, 64, minimum=1,
+                     help="minibatch of every scoring pass and training step (ZC-PT uses 256 on NB201)")
+TRAIN_PORTION = Setting("train_portion", float, 0.5, check=_portion,
+                        help="fraction of the training set searched on: training evaluators (and bilevel training's "
+                             "weights) train on it and validate (α) on the rest")
+WORKERS = Setting("workers", int, 0, minimum=0, help="data-loading worker processes")
+SETTINGS = (DATASET, DATA_DIR, DOWNLOAD, BATCH_SIZE, TRAIN_PORTION, WORKERS)
 
 
 def num_classes(name: str) -> int:

@@ -76,13 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         setting.add_to(z)
     evaluators.add_flags(p)
     d = p.add_argument_group("data and networks")
-    d.add_argument("--dataset", default="synthetic-cifar10", help=f"{', '.join(data.names())} (default synthetic-cifar10)")
-    d.add_argument("--data", default="data", help="dataset directory (default ./data)")
-    d.add_argument("--download", action="store_true", help="download CIFAR through torchvision if absent")
-    d.add_argument("--batch-size", type=int, default=64, help="batch of the zero-cost scores (default 64)")
-    d.add_argument("--train-portion", type=float, default=0.5,
-                   help="training evaluators train on this first part of the training set and validate on the rest")
-    d.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
+    for setting in data.SETTINGS:  # declared once, by ptnas.data
+        setting.add_to(d)
     d.add_argument("--init-channels", type=int, default=None, help="network width (per space, see docs/spaces.md)")
     d.add_argument("--layers", type=int, default=None, help="network depth (per space, see docs/spaces.md)")
     r = p.add_argument_group("run")
@@ -175,11 +170,6 @@ def _check(args: argparse.Namespace) -> None:
     proxies.get(args.proxy)
     data.num_classes(args.dataset)
     evaluators.check_flags(args)
-    for flag, low in (("batch_size", 1), ("workers", 0)):
-        if getattr(args, flag) < low:
-            raise UsageError(f"--{flag.replace('_', '-')} must be at least {low}, got {getattr(args, flag)}")
-    if not 0 < args.train_portion <= 1:
-        raise UsageError(f"--train-portion must be in (0, 1], got {args.train_portion}")
     if args.table is not None:
         if args.space not in evaluators.table_spaces():
             raise UsageError(f"--table works with --space {' or '.join(evaluators.table_spaces())}, not {args.space}")

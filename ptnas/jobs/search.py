@@ -115,14 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluators.add_flags(p)
     strategies.add_flags(p)
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="synthetic-cifar10", help=f"{', '.join(data.names())} (default synthetic-cifar10, needs no files)")
-    g.add_argument("--data", default="data", help="dataset directory: torchvision layout or train/ and test/ class folders (default ./data)")
-    g.add_argument("--download", action="store_true", help="download CIFAR through torchvision if absent")
-    g.add_argument("--batch-size", type=int, default=64, help="minibatch size of every scoring pass and training step (default 64; ZC-PT uses 256 on NB201)")
-    g.add_argument("--train-portion", type=float, default=0.5,
-                   help="fraction of the training set searched on; bilevel training puts the weights on it and α on "
-                        "the rest, training evaluators train on it and validate on the rest (default 0.5)")
-    g.add_argument("--workers", type=int, default=0, help="data-loading worker processes (default 0)")
+    for setting in data.SETTINGS:  # declared once, by ptnas.data
+        setting.add_to(g)
     n = p.add_argument_group("network size (per space: see docs/spaces.md)")
     n.add_argument("--init-channels", type=int, default=None, help=_size_help("init_channels"))
     n.add_argument("--layers", type=int, default=None, help=_size_help("layers"))
@@ -172,8 +166,6 @@ def _check_args(args: argparse.Namespace) -> None:
         selectors.get(args.selector or DEFAULT_SELECTOR)
         orders.get(args.order or DEFAULT_ORDER)
     trained = not multi_trial and selectors.get(args.selector or DEFAULT_SELECTOR).trains_supernet
-    _at_least(args, "batch_size", 1)
-    _at_least(args, "workers", 0)
     _at_least(args, "replicas", 0)
     for flag, low in (("proposals", 1), ("epochs", 1), ("steps_per_epoch", 1), ("eval_batches", 1), ("tune_epochs", 0)):
         if getattr(args, flag) is not None:
@@ -193,8 +185,6 @@ def _check_args(args: argparse.Namespace) -> None:
         if not 0 < args.train_portion < 1:
             raise UsageError(f"--train-portion must be in (0, 1) for bilevel training (weights on it, α on the rest), "
                              f"got {args.train_portion}")
-    if not 0 < args.train_portion <= 1:
-        raise UsageError(f"--train-portion must be in (0, 1], got {args.train_portion}")
     if args.resume and args.force:
         raise UsageError("--resume keeps the run in --out, --force deletes it: pass one of them")
     if args.table is not None:
