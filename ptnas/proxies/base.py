@@ -13,11 +13,12 @@ A plain `Proxy` offers the same two methods (its only part is itself), so caller
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Mapping, Sequence
+from typing import Callable, ClassVar, Iterable, Iterator, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -199,15 +200,20 @@ def weighted_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def forward_with_hooks(model: nn.Module, x: torch.Tensor, hook: Callable, kinds: type | tuple[type, ...] = nn.Module,
-                       *, pre: bool = False) -> None:
-    """One no-grad forward of `model` on `x` with `hook` on every module of the given kinds (a forward
-    pre-hook with `pre`, else a forward hook); the hooks are removed afterwards, also on error."""
-    handles = [m.register_forward_pre_hook(hook) if pre else m.register_forward_hook(hook)
-               for m in model.modules() if isinstance(m, kinds)]
+@contextlib.contextmanager
+def hooks_on(modules: Iterable[nn.Module], hook: Callable, *, pre: bool = False) -> Iterator[None]:
+    """`hook` on each of `modules` (a forward pre-hook with `pre`, else a forward hook) for the block;
+    removed afterwards, also on error. Blocks nest, for proxies that watch two kinds of module."""
+    handles = [m.register_forward_pre_hook(hook) if pre else m.register_forward_hook(hook) for m in modules]
     try:
-        with torch.no_grad():
-            model(x)
+        yield
     finally:
         for h in handles:
             h.remove()
+
+
+def forward_with_hooks(model: nn.Module, x: torch.Tensor, hook: Callable, kinds: type | tuple[type, ...] = nn.Module,
+                       *, pre: bool = False) -> None:
+    """One no-grad forward of `model` on `x` with `hook` on every module of the given kinds."""
+    with hooks_on((m for m in model.modules() if isinstance(m, kinds)), hook, pre=pre), torch.no_grad():
+        model(x)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ptnas.proxies.base import Batch
+from ptnas.proxies.base import Batch, hooks_on
 from ptnas.supernet.replicas import owners, tile
 
 
@@ -39,13 +39,8 @@ def meco_replicas(model: nn.Module, batch: Batch, k: int) -> list[float]:
                     maps[r].append(output[j * n].detach().clone())  # a later in-place op may change it
 
     leaves = [m for m in model.modules() if next(m.children(), None) is None]
-    handles = [m.register_forward_hook(record) for m in leaves]
-    try:
-        with torch.no_grad():
-            model(tile(batch[0], k))
-    finally:
-        for h in handles:
-            h.remove()
+    with hooks_on(leaves, record), torch.no_grad():
+        model(tile(batch[0], k))
     return [sum((min_eigenvalue(f) for f in fs), 0.0) for fs in maps]
 
 

@@ -25,7 +25,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ptnas.proxies.base import Batch
+from ptnas.proxies.base import Batch, hooks_on
 from ptnas.supernet.replicas import owners, tile
 
 MU = 1500.0      # thousands of parameters
@@ -72,15 +72,10 @@ def measure(model: nn.Module, batch: Batch, k: int, count_params: bool) -> tuple
                 for p in module.parameters(recurse=False):
                     ran[r].setdefault(id(p), p)
 
-    handles = [m.register_forward_hook(patterns) for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
-    if count_params:
-        handles += [m.register_forward_pre_hook(mark) for m in model.modules()]
-    try:
-        with torch.no_grad():
-            model(tile(batch[0], k))
-    finally:
-        for h in handles:
-            h.remove()
+    relus = [m for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
+    with hooks_on(relus, patterns), hooks_on(model.modules() if count_params else [], mark, pre=True), \
+            torch.no_grad():
+        model(tile(batch[0], k))
     thousands = [sum(p.numel() for p in found.values()) / 1e3 for found in ran]
     return [distinct(p) for p in packed], thousands
 
