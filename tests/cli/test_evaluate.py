@@ -57,14 +57,18 @@ def test_genotypes_from_a_file_are_scored_by_zero_cost_with_rho_against_ground_t
     assert json.loads((out / "summary.json").read_text())["correlation"]["spearman"] == pytest.approx(rho)
 
 
-def test_rerunning_the_same_command_continues_an_interrupted_evaluation(tmp_path, capsys):
+def finished_evaluation(tmp_path):
+    """A zero-cost evaluation of ARCHS run to its end: (out, its command, its records, evaluations.jsonl's lines)."""
     archs = tmp_path / "archs.txt"
     archs.write_text("\n".join(ARCHS) + "\n")
     out = tmp_path / "ev"
     command = [*TINY, "--evaluator", "zero-cost", "--genotypes", str(archs), "--out", str(out)]
     assert main(command) == 0
-    whole = records(out)
-    lines = (out / "evaluations.jsonl").read_text().splitlines(keepends=True)
+    return out, command, records(out), (out / "evaluations.jsonl").read_text().splitlines(keepends=True)
+
+
+def test_rerunning_the_same_command_continues_an_interrupted_evaluation(tmp_path, capsys):
+    out, command, whole, lines = finished_evaluation(tmp_path)
     (out / "evaluations.jsonl").write_text("".join(lines[:2]) + lines[2][:20])  # killed while writing the third
     assert main(command) == 0
     assert "2 of 4 already evaluated" in capsys.readouterr().err
@@ -77,13 +81,7 @@ def test_rerunning_the_same_command_continues_an_interrupted_evaluation(tmp_path
 
 @pytest.mark.parametrize("bad", ['"value": "high"', '"genotype": null', '"seconds": "1"', "other"])
 def test_a_continued_evaluation_evaluates_a_row_it_did_not_write_again(tmp_path, capsys, bad):
-    archs = tmp_path / "archs.txt"
-    archs.write_text("\n".join(ARCHS) + "\n")
-    out = tmp_path / "ev"
-    command = [*TINY, "--evaluator", "zero-cost", "--genotypes", str(archs), "--out", str(out)]
-    assert main(command) == 0
-    whole = records(out)
-    lines = (out / "evaluations.jsonl").read_text().splitlines(keepends=True)
+    out, command, whole, lines = finished_evaluation(tmp_path)
     row = json.loads(lines[1])
     if bad == "other":  # a well-formed record of another architecture
         row["genotype"] = ARCHS[3]
