@@ -30,14 +30,13 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from scipy import stats
 from tqdm import tqdm
 
 from ptnas import __version__, data, device as devices, evaluators, jsonio, malloc, proxies, spaces
 from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, parse
 from ptnas.cli.processes import fail
 from ptnas.data import DataNotFoundError
-from ptnas.evaluators import macro_table, nb201_table
+from ptnas.evaluators import naslib_reference
 from ptnas.evaluators.zero_cost import ProxyScorer
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
@@ -49,15 +48,7 @@ PROG = "python -m ptnas.cli.correlate"
 DEFAULT_PROXIES = ("synflow", "nwot", "jacob_cov", "snip", "grad_norm", "grasp", "fisher", "zen",
                    "params", "flops", "ntk_cond", "linear_regions", "tenas", "vote", "meco", "swap", "swap_reg",
                    "zico", "az_nas")
-# Per space: the benchmark's network size and the datasets its table has accuracies for.
-BENCHMARKS = {
-    "nb201": {"name": "NAS-Bench-201", "size": {"C": 16, "N": 5}, "datasets": nb201_table.DATASETS},
-    "macro": {"name": "NAS-Bench-Macro", "size": {"C": 32}, "datasets": macro_table.DATASETS},
-}
 DATASET_HEADS = {"cifar10": "C10", "cifar100": "C100", "imagenet16_120": "IN16"}
-# NASLib's names for our proxies in ../shared/data/nb201_zero_cost_reference.json.
-NASLIB_NAMES = {"synflow": "synflow", "jacob_cov": "jacov", "snip": "snip", "grad_norm": "grad_norm",
-                "grasp": "grasp", "fisher": "fisher", "params": "params", "flops": "flops"}
 # Flags that change the measurements: a run dir is only continued when these match.
 IDENTITY = ("space", "proxies", "sample", "seed", "archs", "table", "dataset", "data", "batch_size",
             "bn_mode", "train_portion")
@@ -66,7 +57,7 @@ IDENTITY = ("space", "proxies", "sample", "seed", "archs", "table", "dataset", "
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog=PROG, description="Rank correlation of zero-cost proxies with benchmark accuracy.")
     s = p.add_argument_group("study")
-    s.add_argument("--space", default="nb201", help=f"search space with a ground-truth table: {', '.join(BENCHMARKS)} "
+    s.add_argument("--space", default="nb201", help=f"search space with a ground-truth table: {', '.join(evaluators.table_spaces())} "
                                                     "(default nb201)")
     s.add_argument("--proxies", default=",".join(DEFAULT_PROXIES),
                    help=f"comma-separated proxies, from: {', '.join(proxies.names())} (default: all)")
@@ -77,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--archs", default="table", choices=("table", "reference"),
                    help="sample from every arch of --table, or from the archs of --reference (default table)")
     s.add_argument("--reference", default=None,
-                   help="nb201: NASLib zero-cost values (nb201_zero_cost_reference.json): correlate ours with theirs on shared archs")
+                   help=f"{naslib_reference.SPACE}: NASLib zero-cost values (nb201_zero_cost_reference.json): correlate ours with theirs on shared archs")
     proxies.BN_MODE.add_to(s)  # one default everywhere: eval; the published correlation studies used train
     s.add_argument("--top-k", type=int, default=10, help="k of precision@top-k (default 10; precision@top-10%% is always given)")
     d = p.add_argument_group("data")
@@ -119,21 +110,6 @@ def _choose_archs(args, table, reference: dict | None) -> list[str]:
     rng = np.random.default_rng(args.seed)
     pick = rng.choice(len(pool), size=min(args.sample, len(pool)), replace=False)
     return [pool[i] for i in pick]
-
-
-def _read_reference(path: str) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"--reference {path}: no such file")
-    try:
-        reference = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise UsageError(f"--reference {path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    except UnicodeDecodeError as e:
-        raise UsageError(f"--reference {path}: not a text file ({e.reason} at byte {e.start})") from None
-    if not isinstance(reference, dict):
-        raise UsageError(f"--reference {path}: expected NASLib's {{arch: {{dataset: {{proxy: value}}}}}} mapping")
-    return reference
 
 
 def _open_run(args, config: dict) -> tuple[RunDir, list[dict]]:
@@ -206,7 +182,7 @@ def _fmt(x: float) -> str:
 
 
 def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: dict | None, top_k: int,
-            writer=None, title: str = "", datasets: Sequence[str] = nb201_table.DATASETS
+            writer=None, title: str = "", datasets: Sequence[str] = ("cifar10",)
             ) -> tuple[list[dict], list[dict] | None]:
     """Combine, correlate, write the CSVs, PNGs and TensorBoard scalars.
 
@@ -233,28 +209,9 @@ def analyse(run: RunDir, chosen: list, records: list[dict], table, reference: di
         for i, a in enumerate(archs)])
     ref_rows = None
     if reference is not None:
-        ref_rows = reference_check(chosen, archs, score_cols, reference, acc["cifar10"])
+        ref_rows = naslib_reference.compare(chosen, archs, score_cols, reference, acc["cifar10"])
         _write_csv(run, "reference.csv", ref_rows)
     return rows, ref_rows
-
-
-def reference_check(chosen: list, archs: list[str], score_cols: dict, reference: dict, acc10: np.ndarray) -> list[dict]:
-    """On the archs NASLib also scored: Spearman of our values with theirs, and each side's ρ with accuracy."""
-    rows = []
-    shared = [i for i, a in enumerate(archs) if a in reference]
-    for proxy in chosen:
-        theirs_name = NASLIB_NAMES.get(proxy.name)
-        if theirs_name is None or len(shared) < 3:
-            continue
-        ours = score_cols[proxy.name][shared]
-        theirs = np.array([reference[archs[i]]["cifar10"][theirs_name] for i in shared], dtype=float)
-        ok = np.isfinite(ours) & np.isfinite(theirs)
-        rows.append({"proxy": proxy.name, "naslib_name": theirs_name, "n": int(ok.sum()),
-                     "spearman_ours_vs_naslib": float(stats.spearmanr(ours[ok], theirs[ok]).statistic),
-                     "spearman_ours_vs_cifar10": float(stats.spearmanr(_oriented(proxy, ours[ok]),
-                                                                       acc10[shared][ok]).statistic),
-                     "spearman_naslib_vs_cifar10": float(stats.spearmanr(theirs[ok], acc10[shared][ok]).statistic)})
-    return rows
 
 
 def print_table(rows: list[dict], reference_rows: list[dict] | None, n: int, file=None,
@@ -288,12 +245,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse(parser, argv)
         spaces.get(args.space)
-        if args.space not in BENCHMARKS:
+        if args.space not in evaluators.table_spaces():
             raise UsageError(f"--space {args.space} has no ground-truth table here; correlate supports "
-                             f"{', '.join(BENCHMARKS)}")
-        if args.reference and args.space != "nb201":
-            raise UsageError(f"--reference holds NASLib's NAS-Bench-201 values; it does not apply to --space {args.space}")
-        benchmark = BENCHMARKS[args.space]
+                             f"{', '.join(evaluators.table_spaces())}")
+        if args.reference and args.space != naslib_reference.SPACE:
+            raise UsageError(f"--reference holds NASLib's {naslib_reference.SPACE} values; it does not apply to "
+                             f"--space {args.space}")
         chosen = _proxy_list(args.proxies)
         for flag in ("batch_size", "log_every", "top_k"):
             if getattr(args, flag) < 1:
@@ -301,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not Path(args.table).exists():
             raise UsageError(f"--table {args.table}: no such file")
         table = evaluators.table(args.space, args.table)
-        reference = _read_reference(args.reference) if args.reference else None
+        reference = naslib_reference.read(args.reference) if args.reference else None
         archs = _choose_archs(args, table, reference)
         device = devices.resolve(args.device)
         num_classes = data.num_classes(args.dataset)
@@ -310,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out = args.out or f"runs/correlate-{args.space}-seed{args.seed}-n{args.sample}"
         config = {k: v for k, v in vars(args).items() if k != "config"}
         config.update(program=PROG, proxies=",".join(p.name for p in chosen), device=str(device), num_classes=num_classes,
-                      network_size=benchmark["size"], sampled=len(archs), ptnas_version=__version__,
+                      network_size=table.NETWORK_SIZE, sampled=len(archs), ptnas_version=__version__,
                       torch_version=str(torch.__version__), python=platform.python_version(),
                       command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
         run, records = _open_run(args, config)
@@ -321,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not records:
         run.write_yaml("config.yaml", config)
     space = spaces.get(args.space)
-    evaluator = ProxyScorer(chosen, lambda g: space.network(g, num_classes=num_classes, **benchmark["size"]), batch,
+    evaluator = ProxyScorer(chosen, lambda g: space.network(g, num_classes=num_classes, **table.NETWORK_SIZE), batch,
                                   bn_mode=args.bn_mode, init_seed=args.seed, device=device)
     done = {r["arch"] for r in records}
     todo = [a for a in archs if a not in done]
@@ -348,9 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     order = {a: i for i, a in enumerate(archs)}
     records = sorted((r for r in records if r["arch"] in order), key=lambda r: order[r["arch"]])
     title = f"{args.dataset} batch {args.batch_size}, bn {args.bn_mode}"
-    rows, ref_rows = analyse(run, chosen, records, table, reference, args.top_k, writer, title, benchmark["datasets"])
+    rows, ref_rows = analyse(run, chosen, records, table, reference, args.top_k, writer, title, table.DATASETS)
     writer.close()
-    print_table(rows, ref_rows, len(records), benchmark=benchmark["name"])
+    print_table(rows, ref_rows, len(records), benchmark=table.BENCHMARK)
     print(f"\nrun dir: {run.path}")
     return 0
 

@@ -25,10 +25,10 @@ from ptnas.runtime import config
 from ptnas.runtime.config import OneLineParser, UsageError
 from ptnas.cli.processes import fail
 from ptnas.seeding import SEED
-from ptnas.data import DataNotFoundError
+from ptnas.data import DataNotFoundError, datasets
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import ARTIFACTS, RunDirError, RunDirExistsError
-from ptnas.train_final import checkpoint, datasets, genotype_source, recipes
+from ptnas.train_final import checkpoint, genotype_source, recipes
 from ptnas.runtime.loop import AuxiliaryMismatchError
 
 PROG = "ptnas-train"
@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="drop-path probability, ramped linearly from 0 over the epochs (DARTS; needs a network "
                         "with a drop_path_prob attribute)")
     d = p.add_argument_group("data")
-    d.add_argument("--dataset", default=None, help=f"{', '.join(datasets.NAMES)} (default: the recipe's)")
+    d.add_argument("--dataset", default=None, help=f"{', '.join(datasets.names())} (default: the recipe's)")
     d.add_argument("--data", default="data", help="dataset directory (CIFAR: torchvision layout or train/ test/ class "
                                                   "folders; ImageNet: train/ and val/ class folders)")
     d.add_argument("--download", action="store_true", help="download CIFAR through torchvision if absent")
@@ -212,9 +212,9 @@ def _finish(args: argparse.Namespace) -> None:
         raise UsageError(str(e)) from None
     args.init_channels = args.layers = None
     if args.dataset is None:
-        raise UsageError(f"--dataset is required (no recipe gives one); choose from: {', '.join(datasets.NAMES)}")
-    if args.dataset not in datasets.NAMES:
-        raise UsageError(f"unknown dataset {args.dataset!r}; choose from: {', '.join(datasets.NAMES)}")
+        raise UsageError(f"--dataset is required (no recipe gives one); choose from: {', '.join(datasets.names())}")
+    if args.dataset not in datasets.names():
+        raise UsageError(f"unknown dataset {args.dataset!r}; choose from: {', '.join(datasets.names())}")
     for flag in ("batch_size", "epochs", "checkpoint_hist", "eval_interval", "synthetic_n"):
         if getattr(args, flag) < 1:
             raise UsageError(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")

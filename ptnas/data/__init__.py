@@ -19,13 +19,13 @@ from ptnas.data.cifar import DataError, DataNotFoundError, cifar, cifar_transfor
 from ptnas.data.decoded import DecodedImages, decoded
 from ptnas.data.imagenet import imagenet, imagenet_splits, imagenet_transform
 from ptnas.data.synthetic import synthetic_cifar10
+from ptnas.data import datasets
 from ptnas.settings import Setting
-
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "synthetic-cifar10": 10}
 
 
 def names() -> list[str]:
-    return list(NUM_CLASSES)
+    """The datasets a search or evaluation runs on (`datasets.names()` also has those only final training uses)."""
+    return datasets.searchable()
 
 
 def _portion(value: float) -> str | None:
@@ -47,8 +47,7 @@ SETTINGS = (DATASET, DATA_DIR, DOWNLOAD, BATCH_SIZE, TRAIN_PORTION, WORKERS)
 
 
 def num_classes(name: str) -> int:
-    _check(name)
-    return NUM_CLASSES[name]
+    return datasets.get_searchable(name).num_classes
 
 
 def search_dataset(name: str, data_dir: str | Path = "data", train_portion: float = 0.5,
@@ -61,7 +60,7 @@ def search_pool(name: str, data_dir: str | Path = "data", train_portion: float =
                 download: bool = False) -> DecodedImages:
     """`search_dataset`'s images decoded once (ptnas/data/decoded.py): a `BatchSource` over it draws and
     augments (crop + flip) on its device instead of decoding every batch in a DataLoader."""
-    _check(name)
+    datasets.get_searchable(name)
     if not 0 < train_portion <= 1:
         raise ValueError(f"train_portion must be in (0, 1], got {train_portion}")
     return decoded(name, data_dir, download=download, portion=(0.0, train_portion))
@@ -83,10 +82,8 @@ def search_splits(name: str, data_dir: str | Path = "data", train_portion: float
 
 
 def _train_set(name: str, data_dir: str | Path, download: bool) -> Dataset:
-    _check(name)
-    if name == "synthetic-cifar10":
-        return synthetic_cifar10()
-    return cifar(name, data_dir, train=True, transform=cifar_transform(name, train=True), download=download)
+    info = datasets.get_searchable(name)
+    return info.load(data_dir, train=True, transform=info.transform(train=True), download=download)
 
 
 def first_portion(dataset: Dataset, portion: float) -> Subset:
@@ -111,12 +108,6 @@ def rest_of(dataset: Dataset, part: Subset) -> Subset:
     return Subset(dataset, [i for i in range(len(dataset)) if i not in taken])
 
 
-def _check(name: str) -> None:
-    if name not in NUM_CLASSES:
-        from ptnas.registry import UnknownNameError
-        raise UnknownNameError(f"unknown dataset {name!r}; choose from: {', '.join(NUM_CLASSES)}")
-
-
-__all__ = ["BatchSource", "DataError", "DataNotFoundError", "cifar", "cifar_transform", "first_portion", "imagenet", "imagenet_splits",
+__all__ = ["BatchSource", "DataError", "DataNotFoundError", "cifar", "datasets", "cifar_transform", "first_portion", "imagenet", "imagenet_splits",
            "imagenet_transform", "names", "num_classes", "rest_of", "search_dataset", "search_pool", "search_splits",
            "synthetic_cifar10"]

@@ -12,10 +12,8 @@ from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
-MEAN_STD = {
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-}
+from ptnas.data.datasets import CIFAR_MEAN_STD as MEAN_STD
+
 _TORCHVISION = {
     "cifar10": (torchvision.datasets.CIFAR10, "cifar-10-batches-py", 10),
     "cifar100": (torchvision.datasets.CIFAR100, "cifar-100-python", 100),

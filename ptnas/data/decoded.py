@@ -18,8 +18,6 @@ import torch
 from torch.utils.data import Dataset, Subset
 from torchvision.datasets import ImageFolder
 
-from ptnas.data.cifar import MEAN_STD, cifar
-from ptnas.data.synthetic import synthetic_cifar10
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -133,15 +131,15 @@ def decoded(name: str, root, train: bool = True, download: bool = False, portion
     CIFAR), the same rule `data.first_portion` uses, so (0, 0.5) is a search's training half and (0.5, 1)
     its validation half.
     """
-    from ptnas.data import first_portion, rest_of  # the search splits' own rule
+    from ptnas.data import datasets, first_portion, rest_of  # the search splits' own rule
 
-    if name == "synthetic-cifar10":
-        ds = synthetic_cifar10(test=not train)
-        x, y = ds.tensors
+    info = datasets.get_searchable(name)
+    full = info.load(root, train=train, transform=None, download=download)
+    if info.mean is None:  # already float and normalised (synthetic)
+        x, y = full.tensors
         if portion is not None:
             x, y = _slice(x, y, portion)
-        return DecodedImages(x, y, augment=False, num_classes=10)
-    full = cifar(name, root, train=train, transform=None, download=download)
+        return DecodedImages(x, y, augment=False, num_classes=info.num_classes)
     subset: Dataset = full
     if portion is not None:
         start, end = portion
@@ -152,8 +150,7 @@ def decoded(name: str, root, train: bool = True, download: bool = False, portion
         elif head is not None:
             subset = head
     images, labels = _as_uint8(subset)
-    mean, std = MEAN_STD[name]
-    return DecodedImages(images, labels, mean, std, augment=augment, num_classes=10 if name == "cifar10" else 100)
+    return DecodedImages(images, labels, info.mean, info.std, augment=augment, num_classes=info.num_classes)
 
 
 def _slice(x: torch.Tensor, y: torch.Tensor, portion: tuple[float, float]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,8 +13,8 @@ from torchvision import transforms as T
 from torchvision.datasets import ImageFolder
 
 from ptnas.data.cifar import DataNotFoundError, image_folder
+from ptnas.data.datasets import IMAGENET_MEAN_STD as MEAN_STD
 
-MEAN_STD = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 EVAL_CROP_FRACTION = 0.875  # 224 out of 256
 
 

@@ -19,6 +19,10 @@ def _is_number(value) -> bool:
 
 
 class MacroTable:
+    BENCHMARK = "NAS-Bench-Macro"
+    NETWORK_SIZE = {"C": 32}  # the benchmark's stem width
+    DATASETS = DATASETS
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         if not self.path.is_file():

@@ -46,14 +46,8 @@ class TableEvaluator(Evaluator):
 
 def column(table, dataset: str, requested: str | None = None) -> str:
     """The dataset column of `table` to use: `requested`, else `dataset` when the table has it, else its first."""
-    datasets = _datasets_of(table)
+    datasets = table.DATASETS
     chosen = requested or (dataset if dataset in datasets else datasets[0])
     if chosen not in datasets:
         raise ValueError(f"--table-dataset {chosen!r}: {table.path} has {', '.join(datasets)}")
     return chosen
-
-
-def _datasets_of(table) -> tuple[str, ...]:
-    from ptnas.evaluators import macro_table, nb201_table
-
-    return macro_table.DATASETS if isinstance(table, macro_table.MacroTable) else nb201_table.DATASETS

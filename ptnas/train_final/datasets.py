@@ -12,10 +12,7 @@ from typing import Callable, Sequence
 
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
-from ptnas.data import cifar, cifar_transform, imagenet_splits, imagenet_transform, synthetic_cifar10
-from ptnas.registry import UnknownNameError
-
-NAMES = ("cifar10", "cifar100", "imagenet", "synthetic-cifar10")
+from ptnas.data import DataNotFoundError, datasets
 
 
 @dataclass
@@ -68,25 +65,20 @@ def holdout(targets: Sequence[int], fraction: float) -> tuple[list[int], list[in
 
 def build(name: str, root: str | Path = "data", val_split: float = 0.0, cutout: int = 0, img_size: int = 224,
           color_jitter: Sequence[float] | None = None, synthetic_n: int = 10000, download: bool = False) -> Splits:
-    """The splits of dataset `name`; DataNotFoundError / UnknownNameError carry one-line messages."""
-    if name not in NAMES:
-        raise UnknownNameError(f"unknown dataset {name!r}; choose from: {', '.join(NAMES)}")
-    if name == "synthetic-cifar10":
-        full = synthetic_cifar10(synthetic_n, seed=0)
-        test: Dataset = synthetic_cifar10(synthetic_n, seed=0, test=True)
-        train_tf = eval_tf = None
-        num_classes, size = 10, 32
-    elif name == "imagenet":
-        train_tf = imagenet_transform(True, img_size, color_jitter)
-        eval_tf = imagenet_transform(False, img_size)
-        full, test = imagenet_splits(root, None, eval_tf)
-        num_classes, size = len(full.classes), img_size
-    else:
-        train_tf = cifar_transform(name, train=True, cutout=cutout)
-        eval_tf = cifar_transform(name, train=False)
-        full = cifar(name, root, train=True, transform=None, download=download)
-        test = cifar(name, root, train=False, transform=eval_tf, download=download)
-        num_classes, size = (10 if name == "cifar10" else 100), 32
+    """The splits of dataset `name` (`data.datasets`); DataNotFoundError / UnknownNameError carry one-line
+    messages. `img_size` applies to datasets whose image size is not fixed (ImageNet: the crop)."""
+    info = datasets.get(name)
+    size = info.image_size if info.num_classes is not None else img_size
+    train_tf = info.transform(True, size, cutout=cutout, color_jitter=color_jitter)
+    eval_tf = info.transform(False, size)
+    extra = {} if info.needs_files else {"n": synthetic_n}
+    full = info.load(root, train=True, transform=None, download=download, **extra)
+    test = info.load(root, train=False, transform=eval_tf, download=download, **extra)
+    if getattr(full, "classes", None) != getattr(test, "classes", None):
+        missing = sorted(set(full.classes) ^ set(test.classes))
+        raise DataNotFoundError(f"the training and test splits of {name} in {root} have different class folders "
+                                f"({len(full.classes)} vs {len(test.classes)}; e.g. {', '.join(missing[:3])})")
+    num_classes = info.num_classes or len(full.classes)
     val = None
     train: Dataset = full
     if val_split > 0:
