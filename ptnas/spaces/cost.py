@@ -190,7 +190,7 @@ class CostModel:
             pruned = set((state or {}).get("pruned", ())) | prune
             alive = {e: () if e in pruned else ((decided[e],) if e in decided else ops)
                      for e, ops in self.candidates.items()}
-            unknown = set(decided) - set(alive)
+            unknown = (set(decided) | pruned) - set(alive)
         else:
             alive = {e: () if e in prune or state.is_pruned(e) else tuple(state.candidates(e)) for e in state.edges()}
             unknown = set(alive) - set(self.table)
