@@ -1,6 +1,7 @@
 """What a search space offers the rest of the library (selectors never import a space)."""
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Hashable, TypeVar
 
@@ -8,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ptnas.spaces.cost import Cost, CostModel
 from ptnas.supernet import Supernet
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class SearchSpace:
     supernet_epochs: int = 50  # bilevel DARTS training of the supernet when --epochs is not given (DARTS's 50)
     supernet_options: tuple[str, ...] = ()
     channels_last: bool = False
+    cost_input: dict[str, int] = {"num_classes": 10, "input_size": 32}  # what `cost_model` measures by default
 
     def place(self, model: nn.Module, device: torch.device | str = "cpu") -> nn.Module:
         """`model` on `device`, in this space's memory format (channels_last where `channels_last`)."""
@@ -61,6 +64,35 @@ class SearchSpace:
     def network(self, genotype: Any, num_classes: int = 10, **size: Any) -> nn.Module:
         """Standalone (discrete) network of a genotype, freshly initialised."""
         raise NotImplementedError
+
+    def cost_model(self, num_classes: int | None = None, input_size: int | None = None, **size: Any) -> CostModel:
+        """The additive cost (ptnas.spaces.cost) of `network(g, num_classes, **size)` on a
+        1×3×input_size×input_size image; defaults: `cost_input` and `network()`'s own sizes (the
+        final-training ones). Built once per arguments and cached."""
+        num_classes = self.cost_input["num_classes"] if num_classes is None else num_classes
+        input_size = self.cost_input["input_size"] if input_size is None else input_size
+        try:
+            bound = inspect.signature(self.build_cost_model).bind(num_classes, input_size, **size)
+        except TypeError as e:
+            raise ValueError(f"the {self.name} cost model takes no such size: {e}") from None
+        bound.apply_defaults()  # one cache entry whether a default size is given or not
+        arguments = dict(bound.arguments)
+        for name, p in bound.signature.parameters.items():
+            if p.kind is p.VAR_KEYWORD:
+                arguments.update(arguments.pop(name, {}))
+        key = tuple(sorted(arguments.items()))
+        cache = self.__dict__.setdefault("_cost_models", {})
+        if key not in cache:
+            cache[key] = self.build_cost_model(*bound.args, **bound.kwargs)
+        return cache[key]
+
+    def cost(self, genotype: Any, num_classes: int | None = None, input_size: int | None = None, **size: Any) -> Cost:
+        """Parameters and MACs of the genotype's network (`cost_model(...).of(genotype)`)."""
+        return self.cost_model(num_classes, input_size, **size).of(self._as_genotype(genotype))
+
+    def build_cost_model(self, num_classes: int, input_size: int, **size: Any) -> CostModel:
+        """A fresh `CostModel` (what `cost_model` caches); per space."""
+        raise NotImplementedError(f"the {self.name or type(self).__name__} space has no cost model")
 
     def references(self) -> dict[str, Hashable]:
         """Published genotypes of this space, by name."""

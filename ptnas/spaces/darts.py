@@ -25,6 +25,7 @@ from torch import nn
 
 from ptnas.ops import darts as ops
 from ptnas.ops.basic import FactorizedReduce, ReLUConvBN
+from ptnas.spaces import cost
 from ptnas.spaces.base import SearchSpace, choice_neighbours
 from ptnas.supernet import MixedOp, Supernet
 
@@ -435,6 +436,44 @@ class DartsSpace(SearchSpace):
         return DartsNetwork(self._as_genotype(genotype), C=(48 if imagenet else 36) if C is None else C,
                             layers=(14 if imagenet else 20) if layers is None else layers, num_classes=num_classes,
                             auxiliary=auxiliary, drop_path_prob=drop_path_prob, input_size=input_size)
+
+    def build_cost_model(self, num_classes: int, input_size: int, C: int | None = None,
+                         layers: int | None = None) -> cost.CostModel:
+        """Additive over the 28 edges `type:j<-i` (an edge's op appears once per cell of its type), without
+        the auxiliary head (DARTS' convention). The topology is a group per node: of node j's j input
+        edges exactly 2 stay. Genotypes that concatenate other nodes (or have other node counts) are
+        counted from their network. Undecided edges of a decisions dict are open over `edge_ops()`."""
+        def network(g):
+            return self.network(g, num_classes, C=C, layers=layers, input_size=input_size)
+
+        reference = self.references()["darts_v2"]
+        net = network(reference)
+        # A cell's first op reads input 0 or 1 (node 2's inputs): its input has the shape of the cell's two
+        # inputs, its output that of the intermediate nodes (halved in a reduction cell).
+        shapes = cost.io_shapes(net, [cell.ops[0] for cell in net.cells], input_size)
+        slots = []
+        for cell in net.cells:
+            inputs, nodes = shapes[id(cell.ops[0])]
+            t = "reduce" if cell.reduction else "normal"
+            for e in CELL_EDGES:
+                i = int(e.split("<-")[1])
+                slots.append(cost.Slot(f"{t}:{e}", (inputs[1], 2 if cell.reduction and i < 2 else 1),
+                                       inputs if i < 2 else nodes))
+        every = ops.OPS + ops.EXTRA_OPS
+        table = cost.op_table(slots, {f"{t}:{e}": every for t in CELL_TYPES for e in CELL_EDGES}, ops.build)
+        full = tuple(range(2, STEPS + 2))
+
+        def choices(g):
+            if g.steps != STEPS or sorted(g.normal_concat) != list(full) or sorted(g.reduce_concat) != list(full):
+                return None
+            return [(f"{t}:{2 + k // 2}<-{i}", op) for t in CELL_TYPES for k, (op, i) in enumerate(getattr(g, t))]
+
+        fixed = cost.count_network(net, input_size)
+        for e, o in choices(reference):
+            fixed -= table[e][o]
+        groups = tuple((tuple(f"{t}:{j}<-{i}" for i in range(j)), 2) for t in CELL_TYPES for j in range(2, STEPS + 2))
+        return cost.CostModel(fixed, table, edge_ops(), choices=choices,
+                              direct=lambda g: cost.count_network(network(g), input_size), groups=groups)
 
     def feature_blocks(self, network: DartsNetwork) -> list[nn.Module]:
         """The cells, in order (the auxiliary head, when built, stays trainable with the classifier)."""

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ptnas.ops import mobilenet as ops
+from ptnas.spaces import cost
 from ptnas.spaces.base import SearchSpace, choice_neighbours, sample_choices
 from ptnas.supernet import ChainSupernet, MixedOp
 
@@ -254,6 +255,7 @@ class MobileNetSpace(SearchSpace):
     search_size = {"C": STEM, "layers": MAX_LAYERS}
     channels_last = True  # fp32 forward 5.0× supernet, 3.0× network faster on CPU (benchmarks/search_speed.py)
     supernet_options = ("prefix_cache",)
+    cost_input = {"num_classes": 1000, "input_size": 224}  # ImageNet, where ProxylessNAS networks are trained
 
     def supernet(self, num_classes: int = 10, C: int = STEM, layers: int = MAX_LAYERS,
                  prefix_cache: bool = True) -> MobileNetSupernet:
@@ -279,6 +281,31 @@ class MobileNetSpace(SearchSpace):
         if input_size < 1:
             raise ValueError(f"input_size must be positive, got {input_size}")
         return MobileNetNetwork(g, num_classes=num_classes, C=C, dropout=dropout)
+
+    def build_cost_model(self, num_classes: int, input_size: int, C: int | None = None,
+                         layers: int = MAX_LAYERS) -> cost.CostModel:
+        """Additive over the blocks (`zero` costs nothing). A genotype with its own widths, or another
+        block count, is counted from its network instead (and has no range)."""
+        widths = widths_for(STEM if C is None else C)
+        specs = block_specs(widths, layers)
+        edges = [edge_name(k) for k in range(len(specs))]
+        net = MobileNetNetwork(MobileNetGenotype(("mb_k3_e3",) * len(specs)), num_classes=num_classes, C=C)
+        shapes = cost.io_shapes(net, net.blocks, input_size)
+        slots = [cost.Slot(e, tuple(spec[:3]), shapes[id(block)][0]) for e, spec, block in zip(edges, specs, net.blocks)]
+        edge_ops = {e: block_ops(spec) for e, spec in zip(edges, specs)}
+        table = cost.op_table(slots, edge_ops, Block)
+        fixed = cost.count_network(net, input_size)
+        for e in edges:
+            fixed -= table[e]["mb_k3_e3"]
+
+        def choices(g):
+            fits = g.widths in (None, widths) and len(g.blocks) == len(specs)
+            return list(zip(edges, g.blocks)) if fits else None
+
+        def direct(g):
+            return cost.count_network(self.network(g, num_classes, C=None if g.widths else C), input_size)
+
+        return cost.CostModel(fixed, table, edge_ops, choices=choices, direct=direct)
 
     def feature_blocks(self, network: MobileNetNetwork) -> list[nn.Module]:
         """The searchable blocks (a skipped block is an identity with nothing to train)."""
