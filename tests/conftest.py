@@ -26,6 +26,22 @@ def shared_data(name: str) -> Path:
     return path
 
 
+def random_image_folder(root: Path, per_class: int = 4) -> Path:
+    """A CIFAR-10-shaped ImageFolder of real PNG files at `root`: 10 classes × `per_class` random images in
+    train/ and test/ (seeded)."""
+    from PIL import Image
+
+    g = torch.Generator().manual_seed(0)
+    for split in ("train", "test"):
+        for c in range(10):
+            folder = root / split / f"c{c}"
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                pixels = (torch.rand(32, 32, 3, generator=g) * 255).to(torch.uint8).numpy()
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    return root
+
+
 def differing_positions(a, b) -> int:
     """How many positions two equally long sequences differ in (a neighbour of a genotype differs in 1)."""
     a, b = tuple(a), tuple(b)

@@ -11,12 +11,10 @@ import math
 
 import numpy as np
 import pytest
-import torch
-from PIL import Image
 
 import ptnas
 from ptnas import evaluators, selectors, spaces, strategies
-from tests.conftest import shared_data
+from tests.conftest import random_image_folder, shared_data
 
 NB201 = spaces.get("nb201")
 SMALL = dict(space="nb201", init_channels=4, layers=1, batch_size=8, seed=0, device="cpu")
@@ -35,15 +33,7 @@ TINY = {  # the settings that make each component's work tiny
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     """A CIFAR-10-shaped ImageFolder of real PNG files: 10 classes × 4 images in train/ and test/."""
-    root = tmp_path_factory.mktemp("cifar")
-    g = torch.Generator().manual_seed(0)
-    for split in ("train", "test"):
-        for c in range(10):
-            folder = root / split / f"c{c}"
-            folder.mkdir(parents=True)
-            for i in range(4):
-                Image.fromarray((torch.rand(32, 32, 3, generator=g) * 255).to(torch.uint8).numpy()).save(folder / f"{i}.png")
-    return root
+    return random_image_folder(tmp_path_factory.mktemp("cifar"))
 
 
 @pytest.mark.parametrize("name", selectors.names())

@@ -28,7 +28,8 @@ from ptnas.runtime.errors import UsageError
 from ptnas.drawing import save_genotype_picture
 from ptnas.event_files import summary_writer
 from ptnas.rundir import RunDir
-from ptnas.train_final import checkpoint, cost, datasets, timm_models
+from ptnas.spaces.cost import count_network
+from ptnas.train_final import checkpoint, datasets, timm_models
 from ptnas.runtime.process import Process, gather, init_process, shutdown
 from ptnas.runtime.loop import StepSettings, evaluate, train_one_epoch
 
@@ -58,15 +59,15 @@ def build_model(args: argparse.Namespace, num_classes: int) -> tuple[nn.Module, 
 
 
 def network_cost(args: argparse.Namespace, model: nn.Module, num_classes: int, input_size: int) -> dict[str, Any]:
-    """Parameters (with and without an auxiliary head) and FLOPs of one inference, on CPU."""
-    params_total = cost.count_params(model)
+    """Parameters (with and without an auxiliary head) and FLOPs (2 per multiply-add) of one inference, on CPU."""
+    params_total = sum(p.numel() for p in model.parameters())
     inference = model
     if args.model_kwargs.get("auxiliary"):
         name = timm_models.model_name(args.space, args.genotype)
         inference = timm.create_model(name, num_classes=num_classes, **{**args.model_kwargs, "auxiliary": False})
-    flops = cost.count_flops(inference, input_size)
-    return {"params": cost.count_params(inference), "params_with_aux_head": params_total,
-            "flops": flops, "mult_adds": flops // 2, "flops_input": [1, 3, input_size, input_size]}
+    counted = count_network(inference, input_size)
+    return {"params": counted.params, "params_with_aux_head": params_total,
+            "flops": 2 * counted.macs, "mult_adds": counted.macs, "flops_input": [1, 3, input_size, input_size]}
 
 
 def train(args: argparse.Namespace, ckpt: dict[str, Any] | None = None, command: str = "") -> dict[str, Any]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from PIL import Image
 
 from ptnas.cli.search import main
 from ptnas.supernet import checkpoint
+from tests.conftest import random_image_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT.parent / "shared" / "data" / "nb201_test_accuracy.csv"
@@ -23,16 +23,7 @@ OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     """A CIFAR-10-shaped ImageFolder on disk: 10 classes × 4 real PNGs in train/ (and test/)."""
-    root = tmp_path_factory.mktemp("cifar")
-    g = torch.Generator().manual_seed(0)
-    for split in ("train", "test"):
-        for c in range(10):
-            folder = root / split / f"c{c}"
-            folder.mkdir(parents=True)
-            for i in range(4):
-                pixels = (torch.rand(32, 32, 3, generator=g) * 255).to(torch.uint8).numpy()
-                Image.fromarray(pixels).save(folder / f"{i}.png")
-    return root
+    return random_image_folder(tmp_path_factory.mktemp("cifar"))
 
 
 def common(images, out, *extra):
@@ -110,6 +101,7 @@ def test_supernet_flag_compares_policies_on_one_trained_supernet(trained, images
 KILL_AFTER_FIRST_CHECKPOINT = """
 import os, signal, sys
 from ptnas.supernet import checkpoint
+from tests.conftest import random_image_folder
 from ptnas.cli.search import main
 save = checkpoint.save
 def save_then_die(path, state):

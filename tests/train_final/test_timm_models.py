@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ptnas import spaces
-from ptnas.train_final import cost
+from ptnas.spaces.cost import count_network
 from ptnas.train_final.timm_models import model_name, register_genotype
 
 from tests.train_final.conftest import GENOTYPE
@@ -47,8 +47,8 @@ def test_flops_of_a_conv_and_a_linear_layer_by_hand():
     net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
                         nn.Flatten(), nn.Linear(8, 10))
     mult_adds = 8 * 3 * 9 * 32 * 32 + 8 * 10  # conv and linear; BN, ReLU and pooling are not counted
-    assert cost.count_flops(net, 32) == 2 * mult_adds
-    assert cost.count_params(net) == 8 * 27 + 8 + 2 * 8 + 8 * 10 + 10
+    assert count_network(net, 32).macs == mult_adds
+    assert count_network(net, 32).params == 8 * 27 + 8 + 2 * 8 + 8 * 10 + 10
 
 
 def test_parameter_counts_match_nas_bench_201():
@@ -58,6 +58,6 @@ def test_parameter_counts_match_nas_bench_201():
     space = spaces.get("nb201")
     for arch in list(table)[:5]:
         model = timm.create_model(register_genotype(model_name("nb201", arch), "nb201", arch), num_classes=10)
-        assert cost.count_params(model) / 1e6 == pytest.approx(table[arch]["cifar10"]["params"], abs=1e-6), arch
-        assert cost.count_params(space.network(arch, num_classes=100)) / 1e6 == pytest.approx(
+        assert count_network(model, 32).params / 1e6 == pytest.approx(table[arch]["cifar10"]["params"], abs=1e-6), arch
+        assert count_network(space.network(arch, num_classes=100), 32).params / 1e6 == pytest.approx(
             table[arch]["cifar100"]["params"], abs=1e-6)
