@@ -40,6 +40,7 @@ from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, saved_fla
 from ptnas.data import DataNotFoundError
 from ptnas.drawing import save_genotype_picture
 from ptnas.evaluators.distributed import RankFailed, Sharded
+from ptnas.evaluators.limited import Limited
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
@@ -47,6 +48,7 @@ from ptnas.seeding import SEED, seed_everything
 from ptnas.search_log import ReplayMismatchError, SearchLog
 from ptnas.selectors import orders
 from ptnas.selectors.base import SearchContext
+from ptnas.spaces import limit
 from ptnas.supernet import checkpoint
 from ptnas.supernet.checkpoint import CheckpointError
 from ptnas.supernet.training import BilevelConfig, BilevelTrainer
@@ -114,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--tune-lr", type=float, default=0.0025, help="constant weight learning rate of the fine-tuning (default 0.0025)")
     evaluators.add_flags(p)
     strategies.add_flags(p)
+    c = p.add_argument_group("cost limit (every selector and strategy; docs/costs.md)")
+    for setting in limit.SETTINGS:
+        setting.add_to(c)
     g = p.add_argument_group("data")
     for setting in data.SETTINGS:  # declared once, by ptnas.data
         setting.add_to(g)
@@ -367,15 +372,17 @@ def run(args: argparse.Namespace, process: Process, command: str) -> SearchResul
         space = spaces.get(args.space)
         size = space.size_kwargs(args.init_channels, args.layers)
         num_classes = data.num_classes(args.dataset)
+        cost_limit = limit.Limit.of(space, num_classes, data.datasets.get(args.dataset).image_size, size,
+                                args.max_params, args.max_flops)
         table = evaluators.table(args.space, args.table) if args.table else None
         family = args.strategy or args.selector
         out = Path(args.out or f"runs/{args.space}-{family}-seed{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
         if process.distributed:
             out = Path(broadcast(str(out), process))  # the time stamp of rank 0
         if args.strategy is not None:
-            setup = _multi_trial_setup(args, space, size, num_classes, process, out)
+            setup = _multi_trial_setup(args, space, size, num_classes, process, out, cost_limit)
         else:
-            setup = _supernet_setup(args, space, size, num_classes, process, out)
+            setup = _supernet_setup(args, space, size, num_classes, process, out, cost_limit)
         if process.primary:  # rank 0 alone writes the run dir
             run_dir = RunDir(out, force=args.force, resume=args.resume, program=PROG)
     except USER_ERRORS as e:
@@ -405,6 +412,8 @@ def run(args: argparse.Namespace, process: Process, command: str) -> SearchResul
     except (*USER_ERRORS, ReplayMismatchError, RankFailed) as e:
         raise SearchFailed(f"{_one_line(e)} ({kept})", code=1 if isinstance(e, RankFailed) else 2) from None
     genotype = summary["genotype"]  # its text, as genotype.json and the tables hold it
+    if cost_limit is not None and genotype is not None:
+        summary["limit"] = _within(cost_limit, space.parse(genotype), summary)
     result = SearchResult(None if genotype is None else space.parse(genotype), None if run_dir is None else run_dir.path, summary,
                           warnings=list(summary.get("warnings", [])))
     if run_dir is None:
@@ -423,6 +432,14 @@ def run(args: argparse.Namespace, process: Process, command: str) -> SearchResul
     return result
 
 
+def _within(cost_limit: limit.Limit, genotype, summary: dict) -> dict[str, Any]:
+    """genotype.json's `limit`: the limits, the found network's cost and whether it fits (a warning if not)."""
+    cost, excess = cost_limit.cost(genotype), cost_limit.excess(genotype)
+    if excess is not None:
+        summary.setdefault("warnings", []).append(f"the found network is over the limit: {excess}")
+    return {**cost_limit.describe(), "params": cost.params, "flops": cost.macs, "within": excess is None}
+
+
 def _one_line(e: BaseException) -> str:
     text = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
     return " ".join(text.split()) or type(e).__name__
@@ -436,7 +453,7 @@ def _context(args, space, size, num_classes, process: Process, out: Path | None)
 
 
 # ---- supernet selection ------------------------------------------------------------------------------
-def _supernet_setup(args, space, size, num_classes, process: Process, out: Path):
+def _supernet_setup(args, space, size, num_classes, process: Process, out: Path, cost_limit: limit.Limit | None):
     """Everything that can fail on bad input, before the run dir is touched; returns the run itself
     (given rank 0's run dir, None on the other ranks)."""
     selector_cls = selectors.get(args.selector)
@@ -448,6 +465,8 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path)
     options = _supernet_options(args, space)
     seed_everything(args.seed)
     net = space.place(space.supernet(num_classes=num_classes, **size, **options), device)
+    if cost_limit is not None:
+        cost_limit.check_reachable(net)
     meta = {"space": args.space, "size": {**space.search_size, **size}, "options": options, "num_classes": num_classes,
             "dataset": args.dataset, "data": str(args.data), "batch_size": args.batch_size,
             "train_portion": args.train_portion, "steps_per_epoch": args.steps_per_epoch,
@@ -474,7 +493,8 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path)
         elif args.resume:
             raise UsageError(f"--resume: {out} holds no {CHECKPOINT} (the supernet had not finished an epoch); "
                              "start again with --force")
-    evaluator = Sharded(evaluators.build(args, _context(args, space, size, num_classes, process, out)), process)
+    evaluator = _limited(evaluators.build(args, _context(args, space, size, num_classes, process, out)), cost_limit)
+    evaluator = Sharded(evaluator, process)
     evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
 
     def run_it(run: RunDir | None) -> dict[str, Any]:
@@ -491,7 +511,8 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path)
         log = _open_log(run, args.resume and selector_cls.replayable) if run is not None else SearchLog(None)
         try:
             result = selectors.search(net, policy, orders.get(args.order), args.proposals, evaluator=evaluator,
-                                      seed=args.seed, log=log, progress=process.primary, process=process)
+                                      seed=args.seed, log=log, progress=process.primary, process=process,
+                                      limit=cost_limit)
         finally:
             log.close()
         summary: dict[str, Any] = {
@@ -592,12 +613,21 @@ def _train(args: argparse.Namespace, trainer: BilevelTrainer, run: RunDir, meta:
 
 
 # ---- multi-trial search ------------------------------------------------------------------------------
-def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Path):
+def _limited(evaluator: evaluators.Evaluator, cost_limit: limit.Limit | None) -> evaluators.Evaluator:
+    return evaluator if cost_limit is None else Limited(evaluator, cost_limit)
+
+
+def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Path, cost_limit: limit.Limit | None):
     strategy_cls = strategies.get(args.strategy)
     strategy = strategy_cls.from_args(args)
-    budget = strategies.budget(args)
+    trial_budget = strategies.cost_limit(args)
+    searched = space.at_size(**size)
+    if cost_limit is not None:
+        cost_limit.check_reachable()
+        searched = cost_limit.restrict(searched)
     context = _context(args, space, size, num_classes, process, out)
-    evaluator = Sharded(evaluators.build(args, context), process) if strategy_cls.uses_evaluator else None
+    evaluator = (Sharded(_limited(evaluators.build(args, context), cost_limit), process) if strategy_cls.uses_evaluator
+                 else None)
     if evaluator is not None:
         evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
     proxy_needed = strategy.wants_proxy
@@ -619,9 +649,9 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
         if proxy_needed:
             proxy = strategies.ProxyScores(proxy_evaluator, cache, proxies.get(args.proxy).higher_is_better, log,
                                            name=args.proxy)
-        trials = strategies.Trials(evaluator, budget, log, progress=process.primary, process=process)
+        trials = strategies.Trials(evaluator, trial_budget, log, progress=process.primary, process=process)
         try:
-            result = strategy.run(space.at_size(**size), trials, proxy, np.random.default_rng(args.seed))
+            result = strategy.run(searched, trials, proxy, np.random.default_rng(args.seed))
             if result.genotype is not None:
                 log.result(result.genotype)
         finally:

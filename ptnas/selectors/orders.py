@@ -1,7 +1,8 @@
 """Edge orders (Xiang et al. 2023, section 4.2): in which order a proposal decides its edges.
 
 Each order is a function `order(proposal)` that decides every undecided edge of `proposal.net`
-through `proposal.score` (one scoring pass, logged) and `proposal.decide_edge` / `proposal.decide`.
+through `proposal.score` (one scoring pass, logged) and `proposal.decide_edge` / `proposal.decide`, choosing
+with `proposal.best` (the best merit that keeps the cost limit reachable).
 Merits are "higher = keep" (see `Selector.merit`), so the orders never look at a policy's direction.
 
 The two "once" orders sort the edges by a statistic of one initial scoring pass, then decide them in
@@ -41,9 +42,7 @@ def random(p: "Proposal") -> None:
 def global_op_iter(p: "Proposal") -> None:
     """Each step scores every (edge, op) still open and makes the single best decision overall."""
     while p.net.undecided():
-        merits = p.score(p.net.undecided())
-        (edge, op), _ = max(merits.items(), key=lambda kv: kv[1])
-        p.decide(edge, op)
+        p.decide(*p.best(p.score(p.net.undecided())))
 
 
 @ORDERS.register("global-edge-iter")

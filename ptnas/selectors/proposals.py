@@ -31,14 +31,18 @@ from tqdm import tqdm
 from ptnas.evaluators.base import Evaluator, Record
 from ptnas.search_log import ReplayMismatchError, SearchLog
 from ptnas.selectors.base import Selector
+from ptnas.spaces.limit import Limit
 from ptnas.supernet import EdgeId, Supernet
 
 
 class Proposal:
-    """One proposal round in progress: the supernet, the policy, the step counter and the log."""
+    """One proposal round in progress: the supernet, the policy, the step counter, the log and the cost
+    limit (ptnas.spaces.limit; None: none), which every decision keeps reachable."""
 
-    def __init__(self, index: int, net: Supernet, selector: Selector, rng: np.random.Generator, log: SearchLog):
+    def __init__(self, index: int, net: Supernet, selector: Selector, rng: np.random.Generator, log: SearchLog,
+                 limit: Limit | None = None):
         self.index, self.net, self.selector, self.rng, self.log = index, net, selector, rng, log
+        self.limit = limit
         self.step = 0
         self.shuffle_nodes = False  # the random order also visits topology nodes in random order
 
@@ -55,11 +59,23 @@ class Proposal:
             raise RuntimeError(f"selector {self.selector.name} scored no op on edges {edges}")
         return {k: self.selector.merit(v) for k, v in scores.items()}
 
+    def best(self, merits: dict[tuple[EdgeId, str], float]) -> tuple[EdgeId, str]:
+        """The (edge, op) of highest merit; under a limit, among those after which a network within it
+        can still be completed (ties: the first)."""
+        pairs = list(merits.items())
+        if self.limit is not None:
+            allowed = {e: set(self.limit.allowed(self.net, e)) for e in dict.fromkeys(e for e, _ in merits)}
+            pairs = [(k, m) for k, m in pairs if k[1] in allowed[k[0]]]
+            if not pairs:
+                edges = ", ".join(dict.fromkeys(e for e, _ in merits))
+                raise ValueError(f"no scored op of edge {edges} leaves a network within the limit "
+                                 f"(the {self.selector.name} selector scores only some of its ops)")
+        (edge, op), _ = max(pairs, key=lambda kv: kv[1])
+        return edge, op
+
     def decide_edge(self, edge: EdgeId) -> None:
-        """Score the ops of one edge and keep the best."""
-        merits = self.score([edge])
-        (_, op), _ = max(merits.items(), key=lambda kv: kv[1])
-        self.decide(edge, op)
+        """Score the ops of one edge and keep the best (within the limit)."""
+        self.decide(*self.best(self.score([edge])))
 
     def decide(self, edge: EdgeId, op: str) -> None:
         self.net.discretize(edge, op)
@@ -68,7 +84,8 @@ class Proposal:
         self.selector.after_decision(self.net)
 
     def topology(self, edges: list[EdgeId], keep: int) -> None:
-        """Progressively remove the edge with the worst merit until `keep` remain (DARTS-PT, ZC-PT)."""
+        """Progressively remove the edge with the worst merit until `keep` remain (DARTS-PT, ZC-PT); under a
+        limit, the worst of those whose removal still leaves a network within it."""
         alive = [e for e in edges if not self.net.is_pruned(e)]
         while len(alive) > keep:
             scores = self.log.replayed_pass(self.index, self.step, "topology")
@@ -79,7 +96,10 @@ class Proposal:
                 scores = self.selector.score_edges(self.net, alive)
                 for e, v in scores.items():
                     self.log.score(self.index, self.step, "topology", e, None, v)
-            worst = min(alive, key=lambda e: self.selector.merit(scores[e], edge_level=True))
+            open_ = alive if self.limit is None else self.limit.prunable(self.net, alive)
+            if not open_:
+                raise ValueError(f"no edge of {', '.join(alive)} can be removed within the limit")
+            worst = min(open_, key=lambda e: self.selector.merit(scores[e], edge_level=True))
             self.net.prune_edge(worst)
             self.log.pruned(self.index, self.step, worst)
             alive.remove(worst)
@@ -114,12 +134,12 @@ def proposal_rng(seed: int, proposal: int) -> np.random.Generator:
 
 
 def propose(net: Supernet, selector: Selector, order: Callable[[Proposal], None], index: int, seed: int,
-            log: SearchLog) -> Hashable:
+            log: SearchLog, limit: Limit | None = None) -> Hashable:
     """Proposal round `index` from the undecided supernet: its genotype (logged)."""
     net.reset_decisions()
     selector.begin_proposal(net, index)
     rng = proposal_rng(seed, index)
-    p = Proposal(index, net, selector, rng, log)
+    p = Proposal(index, net, selector, rng, log, limit)
     order(p)
     groups = net.topology_groups()
     for j in (rng.permutation(len(groups)) if p.shuffle_nodes else range(len(groups))):
@@ -131,10 +151,11 @@ def propose(net: Supernet, selector: Selector, order: Callable[[Proposal], None]
 
 def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int,
            evaluator: Evaluator | None = None, seed: int = 0, log: SearchLog | None = None,
-           progress: bool = False, process=None) -> SearchResult:
+           progress: bool = False, process=None, limit: Limit | None = None) -> SearchResult:
     """Run `proposals` rounds of `order` with `selector` on `net`, then validate the unique candidates
     with `evaluator` (when there are several) and return the best. `process` (runtime.process.Process):
-    under torchrun, the rounds are split over the ranks and every rank returns rank 0's result.
+    under torchrun, the rounds are split over the ranks and every rank returns rank 0's result. `limit`
+    (ptnas.spaces.limit.Limit): every decision keeps a network within it reachable.
     """
     if proposals < 1:
         raise ValueError(f"proposals must be at least 1, got {proposals}")
@@ -143,12 +164,12 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
         raise ValueError(f"the {selector.name} selector cannot continue a search from its scores.jsonl")
     distributed = process is not None and process.distributed
     if distributed:
-        found = _split_rounds(net, selector, order, proposals, seed, log, process, progress)
+        found = _split_rounds(net, selector, order, proposals, seed, log, process, progress, limit)
     else:
         found = []
         with tqdm(total=proposals, desc="proposals", disable=not progress) as bar:  # closed before an error prints
             for i in range(proposals):
-                found.append(propose(net, selector, order, i, seed, log))
+                found.append(propose(net, selector, order, i, seed, log, limit))
                 bar.update()
     candidates: dict[str, Candidate] = {}
     for i, g in enumerate(found):
@@ -181,7 +202,7 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
 
 
 def _split_rounds(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int, seed: int,
-                  log: SearchLog, process, progress: bool) -> list:
+                  log: SearchLog, process, progress: bool, limit: Limit | None = None) -> list:
     """Rank r runs proposals r, r + W, ...; after each group of W rounds every rank gets every genotype
     and rank 0 writes the group's records in proposal order. A resumed run's records go to the rank
     that replays them; an error on any rank is raised on every rank."""
@@ -195,7 +216,7 @@ def _split_rounds(net: Supernet, selector: Selector, order: Callable[[Proposal],
         if i < proposals:
             local = SearchLog(None, tensorboard=False, replay=replay.get(i, []))
             try:
-                mine = (i, propose(net, selector, order, i, seed, local), local.records, len(replay.get(i, [])), None)
+                mine = (i, propose(net, selector, order, i, seed, local, limit), local.records, len(replay.get(i, [])), None)
             except Exception as e:  # noqa: BLE001 - handed to every rank
                 mine = (i, None, None, 0, (type(e).__name__, f"rank {process.rank}: {' '.join(str(e).split())}"))
         rounds = [r for r in gather(mine, process) if r is not None]

@@ -48,6 +48,7 @@ class SearchSpace:
     supernet_options: tuple[str, ...] = ()
     channels_last: bool = False
     cost_input: dict[str, int] = {"num_classes": 10, "input_size": 32}  # what `cost_model` measures by default
+    genotype_size: tuple[str, ...] = ()  # size keywords that shape the genotype, not only the network's widths
 
     def place(self, model: nn.Module, device: torch.device | str = "cpu") -> nn.Module:
         """`model` on `device`, in this space's memory format (channels_last where `channels_last`)."""

@@ -256,6 +256,7 @@ class MobileNetSpace(SearchSpace):
     channels_last = True  # fp32 forward 5.0× supernet, 3.0× network faster on CPU (benchmarks/search_speed.py)
     supernet_options = ("prefix_cache",)
     cost_input = {"num_classes": 1000, "input_size": 224}  # ImageNet, where ProxylessNAS networks are trained
+    genotype_size = ("layers",)  # a genotype has one op per block
 
     def supernet(self, num_classes: int = 10, C: int = STEM, layers: int = MAX_LAYERS,
                  prefix_cache: bool = True) -> MobileNetSupernet:
