@@ -22,6 +22,7 @@ import contextlib
 import copy
 import json
 import math
+import os
 import platform
 import statistics
 import time
@@ -112,6 +113,14 @@ def torch_threads(n: int | None) -> Iterator[None]:
 def measure_network(network: nn.Module, input_size: int, **timing: Any) -> float:
     """Milliseconds of one batch-1 eval forward of a whole network (`Timing(**timing).network`)."""
     return Timing(**timing).network(network, input_size)
+
+
+def load_average() -> float | None:
+    """The machine's 1-minute load average (None where the OS has none): recorded with every measurement,
+    since other processes on the machine slow it down."""
+    with contextlib.suppress(OSError, AttributeError):
+        return round(os.getloadavg()[0], 2)
+    return None
 
 
 def device_name(device: torch.device) -> str:
@@ -239,7 +248,7 @@ def build(space: str | SearchSpace, device: str = "cpu", repeats: int = REPEATS,
     space = _space(space)
     resolved = devices.resolve(device)
     timer = Timing(str(resolved), repeats, warmup, threads, space.channels_last)
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), load_average()
     arguments = space.cost_arguments(**size)
     layout = space.build_layout(**arguments)
     bar = tqdm(total=layout.distinct() + 1, desc=f"{space.name} latency table", leave=False, dynamic_ncols=True,
@@ -263,7 +272,8 @@ def build(space: str | SearchSpace, device: str = "cpu", repeats: int = REPEATS,
         threads=threads or torch.get_num_threads(),
         torch_version=torch.__version__,
         timing={"batch": 1, "repeats": repeats, "warmup": warmup, "statistic": "median", "mode": "eval, no_grad",
-                "memory_format": "channels_last" if space.channels_last else "contiguous"},
+                "memory_format": "channels_last" if space.channels_last else "contiguous",
+                "load_average": [load_before, load_average()]},
         fixed=fixed.latency, reference=reference,
         ops={e: {o: c.latency for o, c in row.items()} for e, row in table.items()},
         build_seconds=time.perf_counter() - start)
@@ -273,7 +283,8 @@ def check(table: LatencyTable, networks: int, seed: int = 0, progress: bool = Fa
           on_network: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """The table's prediction error on `networks` random genotypes (`space.sample`, NumPy seed `seed`; torch
     seeded too, for the weights): each measured whole (`table.measure_network`) against `predict`. Returns
-    the mean absolute percentage error, the largest one, the Spearman rank correlation and every pair."""
+    the mean absolute percentage error, the largest one, the Spearman rank correlation, every pair, and the
+    machine's load average before and after."""
     from tqdm import tqdm
 
     if networks < 2:
@@ -284,7 +295,7 @@ def check(table: LatencyTable, networks: int, seed: int = 0, progress: bool = Fa
     sampler = space.at_size(**sizes)
     rng = np.random.default_rng(seed)
     pairs = []
-    start = time.perf_counter()
+    start, load_before = time.perf_counter(), load_average()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for _ in tqdm(range(networks), desc="whole networks", leave=False, dynamic_ncols=True, disable=not progress):
@@ -294,8 +305,8 @@ def check(table: LatencyTable, networks: int, seed: int = 0, progress: bool = Fa
             pairs.append(pair)
             if on_network is not None:
                 on_network(pair)
-    return {"networks": networks, "seed": seed, "seconds": time.perf_counter() - start, **errors(pairs),
-            "pairs": pairs}
+    return {"networks": networks, "seed": seed, "seconds": time.perf_counter() - start,
+            "load_average": [load_before, load_average()], **errors(pairs), "pairs": pairs}
 
 
 def errors(pairs: list[dict[str, Any]]) -> dict[str, float]:
