@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"timed forwards per module; the latency is their median (default {latency.REPEATS})")
     p.add_argument("--warmup", type=int, default=latency.WARMUP,
                    help=f"untimed forwards before them (default {latency.WARMUP})")
+    p.add_argument("--statistic", choices=tuple(latency.STATISTICS), default="median",
+                   help="of the timed forwards: median, or min where other processes share the machine (default median)")
     p.add_argument("--check", type=int, default=0, metavar="N",
                    help="measure N random networks whole against the table's prediction (default 0: none)")
     seeding.SEED.add_to(p)
@@ -88,14 +90,14 @@ def check(args: argparse.Namespace) -> tuple[spaces.SearchSpace, dict[str, Any],
 
 def run(args: argparse.Namespace, space: spaces.SearchSpace, size: dict[str, Any], out: Path) -> int:
     table = latency.build(space, device=args.device, repeats=args.repeats, warmup=args.warmup, threads=args.threads,
-                          progress=True, **size)
+                          statistic=args.statistic, progress=True, **size)
     try:
         table.save(out)
     except OSError as e:
         fail(PROG, f"--out {out}: cannot write ({e.strerror or e})", code=1)
     entries = sum(len(row) for row in table.ops.values())
     print(f"{space.name} latency table ({', '.join(f'{k}={v}' for k, v in size.items())}) on {table.device} "
-          f"({table.device_name}, {table.threads} thread(s)): {len(table.ops)} edges, {entries} entries; "
+          f"({table.device_name}, {table.threads} thread(s), {table.timing['statistic']} of {table.timing['repeats']}): {len(table.ops)} edges, {entries} entries; "
           f"reference network {table.reference:.3f} ms, fixed {table.fixed:.3f} ms; built in {table.build_seconds:.1f} s")
     print(f"table: {out}")
     if args.check:

@@ -3,7 +3,7 @@ op module by op module the way ProxylessNAS (Cai et al., ICLR 2019, its latency 
 al., CVPR 2019, Eq. 5's LUT) built theirs, and a network's latency predicted from it as
 fixed + Σ table[edge][op] over the genotype's choices.
 
-Every latency is the median of `repeats` timed eval-mode, `torch.no_grad` forwards of a batch-1 input after
+Every latency is the median (or, asked, the minimum) of `repeats` timed eval-mode, `torch.no_grad` forwards of a batch-1 input after
 `warmup` untimed ones (CUDA synchronised around each timed one), in milliseconds. The table's modules are
 the cost model's (`SearchSpace.layout`: each distinct (op, args, input shape) measured once, summed over the
 slots where an edge's op runs); `fixed` is the measured whole reference network minus the sum of its ops'
@@ -46,22 +46,28 @@ FORMAT = "ptnas-latency-table"
 VERSION = 1
 REPEATS = 30  # timed forwards per module (their median is the latency)
 WARMUP = 10  # untimed forwards before them
+STATISTICS = {"median": statistics.median, "min": min}  # of the timed forwards; min is robust to other processes
 
 
 @dataclass(frozen=True)
 class Timing:
     """How a latency is measured: on `device`, with `threads` torch intra-op threads (None: as set), in
-    channels_last memory format where the space runs in it (`SearchSpace.channels_last`)."""
+    channels_last memory format where the space runs in it (`SearchSpace.channels_last`); `statistic` of the
+    `repeats` timed forwards: "median" (the default) or "min" (the fastest, what timeit recommends where other
+    processes share the machine)."""
 
     device: str = "cpu"
     repeats: int = REPEATS
     warmup: int = WARMUP
     threads: int | None = None
     channels_last: bool = False
+    statistic: str = "median"
 
     def __post_init__(self):
         if self.repeats < 1 or self.warmup < 0:
             raise ValueError(f"repeats must be >= 1 and warmup >= 0, got repeats={self.repeats}, warmup={self.warmup}")
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"unknown statistic {self.statistic!r}; choose from: {', '.join(STATISTICS)}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads}")
 
@@ -90,7 +96,7 @@ class Timing:
                 module(x)
                 sync()
                 times.append(time.perf_counter() - start)
-        return 1000 * statistics.median(times)
+        return 1000 * STATISTICS[self.statistic](times)
 
     def network(self, network: nn.Module, input_size: int) -> float:
         """`module` of a whole network on one 3×input_size×input_size image."""
@@ -158,7 +164,7 @@ class LatencyTable:
     def timer(self) -> Timing:
         """The `Timing` the table was measured with (its device must be present here)."""
         return Timing(self.device, self.timing["repeats"], self.timing["warmup"], self.threads,
-                      self.timing["memory_format"] == "channels_last")
+                      self.timing["memory_format"] == "channels_last", self.timing["statistic"])
 
     def measure_network(self, network: nn.Module) -> float:
         """A whole network measured the way the table was, at the table's input size."""
@@ -240,14 +246,14 @@ def _space(space: str | SearchSpace) -> SearchSpace:
 
 # ---- building and checking -------------------------------------------------------------------------
 def build(space: str | SearchSpace, device: str = "cpu", repeats: int = REPEATS, warmup: int = WARMUP,
-          threads: int | None = None, progress: bool = False, **size: Any) -> LatencyTable:
+          threads: int | None = None, statistic: str = "median", progress: bool = False, **size: Any) -> LatencyTable:
     """Measure the table of `space` at `size` (`SearchSpace.cost_model`'s keywords: num_classes, input_size,
     the space's size keywords; defaults as there) on `device`."""
     from tqdm import tqdm
 
     space = _space(space)
     resolved = devices.resolve(device)
-    timer = Timing(str(resolved), repeats, warmup, threads, space.channels_last)
+    timer = Timing(str(resolved), repeats, warmup, threads, space.channels_last, statistic)
     start, load_before = time.perf_counter(), load_average()
     arguments = space.cost_arguments(**size)
     layout = space.build_layout(**arguments)
@@ -271,7 +277,7 @@ def build(space: str | SearchSpace, device: str = "cpu", repeats: int = REPEATS,
         space=space.name, size=arguments, device=str(resolved), device_name=device_name(resolved),
         threads=threads or torch.get_num_threads(),
         torch_version=torch.__version__,
-        timing={"batch": 1, "repeats": repeats, "warmup": warmup, "statistic": "median", "mode": "eval, no_grad",
+        timing={"batch": 1, "repeats": repeats, "warmup": warmup, "statistic": statistic, "mode": "eval, no_grad",
                 "memory_format": "channels_last" if space.channels_last else "contiguous",
                 "load_average": [load_before, load_average()]},
         fixed=fixed.latency, reference=reference,

@@ -158,6 +158,8 @@ def test_timing_of_none_is_zero_and_of_a_module_positive():
     assert timer.module(torch.nn.Conv2d(4, 4, 3, padding=1), (1, 4, 8, 8)) > 0
     with pytest.raises(ValueError, match="repeats"):
         latency.Timing(repeats=0)
+    with pytest.raises(ValueError, match="unknown statistic 'mean'"):
+        latency.Timing(statistic="mean")
 
 
 def test_torch_threads_are_restored():
@@ -165,6 +167,11 @@ def test_torch_threads_are_restored():
     with latency.torch_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_the_statistic_is_recorded_and_reused():
+    table = latency.build("nb201", repeats=1, warmup=0, statistic="min", **TINY)
+    assert table.timing["statistic"] == "min" and table.timer().statistic == "min"
 
 
 @pytest.fixture(scope="module")

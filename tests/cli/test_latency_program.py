@@ -50,6 +50,7 @@ def test_without_check_there_is_no_check(tmp_path):
     (["--space", "macro", "--layers", "3"], "--layers does not apply to the macro space"),
     (["--space", "nb201", "--device", "tpu"], "unknown device 'tpu'"),
     (["--space", "nb201", "--repeats", "x"], "--repeats"),
+    (["--space", "nb201", "--statistic", "mean"], "--statistic"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_file(tmp_path, capsys, argv, message):
     assert run([*argv, "--out", tmp_path / "t.json"]) == 2
