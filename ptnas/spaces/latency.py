@@ -27,7 +27,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -190,7 +190,7 @@ class LatencyTable:
 
     # ---- files -------------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        data = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self) if f.init}
         return {"format": FORMAT, "version": VERSION, "unit": "ms", **data}
 
     def save(self, path: str | Path) -> Path:
