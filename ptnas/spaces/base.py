@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ptnas.spaces import cost
 from ptnas.spaces.cost import Cost, CostModel
 from ptnas.supernet import Supernet
 
@@ -66,14 +67,15 @@ class SearchSpace:
         """Standalone (discrete) network of a genotype, freshly initialised."""
         raise NotImplementedError
 
-    def cost_model(self, num_classes: int | None = None, input_size: int | None = None, **size: Any) -> CostModel:
-        """The additive cost (ptnas.spaces.cost) of `network(g, num_classes, **size)` on a
-        1×3×input_size×input_size image; defaults: `cost_input` and `network()`'s own sizes (the
-        final-training ones). Built once per arguments and cached."""
+    def cost_arguments(self, num_classes: int | None = None, input_size: int | None = None,
+                       **size: Any) -> dict[str, Any]:
+        """The keywords of `build_layout` with every default filled in (`cost_input` for the class count and
+        input size): what names one cost model or latency table of this space. ValueError for a size
+        keyword this space does not take."""
         num_classes = self.cost_input["num_classes"] if num_classes is None else num_classes
         input_size = self.cost_input["input_size"] if input_size is None else input_size
         try:
-            bound = inspect.signature(self.build_cost_model).bind(num_classes, input_size, **size)
+            bound = inspect.signature(self.build_layout).bind(num_classes, input_size, **size)
         except TypeError as e:
             raise ValueError(f"the {self.name} cost model takes no such size: {e}") from None
         bound.apply_defaults()  # one cache entry whether a default size is given or not
@@ -81,18 +83,30 @@ class SearchSpace:
         for name, p in bound.signature.parameters.items():
             if p.kind is p.VAR_KEYWORD:
                 arguments.update(arguments.pop(name, {}))
+        return arguments
+
+    def cost_model(self, num_classes: int | None = None, input_size: int | None = None, **size: Any) -> CostModel:
+        """The additive cost (ptnas.spaces.cost) of `network(g, num_classes, **size)` on a
+        1×3×input_size×input_size image; defaults: `cost_input` and `network()`'s own sizes (the
+        final-training ones). Built once per arguments and cached."""
+        arguments = self.cost_arguments(num_classes, input_size, **size)
         key = tuple(sorted(arguments.items()))
         cache = self.__dict__.setdefault("_cost_models", {})
         if key not in cache:
-            cache[key] = self.build_cost_model(*bound.args, **bound.kwargs)
+            cache[key] = cost.cost_model(self.build_layout(**arguments))
         return cache[key]
 
     def cost(self, genotype: Any, num_classes: int | None = None, input_size: int | None = None, **size: Any) -> Cost:
         """Parameters and MACs of the genotype's network (`cost_model(...).of(genotype)`)."""
         return self.cost_model(num_classes, input_size, **size).of(self._as_genotype(genotype))
 
-    def build_cost_model(self, num_classes: int, input_size: int, **size: Any) -> CostModel:
-        """A fresh `CostModel` (what `cost_model` caches); per space."""
+    def layout(self, num_classes: int | None = None, input_size: int | None = None, **size: Any) -> cost.Layout:
+        """Where each edge's op runs in the standalone network (defaults as `cost_model`'s): the slots both
+        the cost model and the latency table (ptnas.spaces.latency) measure. Built fresh."""
+        return self.build_layout(**self.cost_arguments(num_classes, input_size, **size))
+
+    def build_layout(self, num_classes: int, input_size: int, **size: Any) -> cost.Layout:
+        """The space's `cost.Layout` at one size (its reference network and slots); per space."""
         raise NotImplementedError(f"the {self.name or type(self).__name__} space has no cost model")
 
     def references(self) -> dict[str, Hashable]:

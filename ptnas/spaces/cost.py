@@ -1,4 +1,5 @@
-"""What a genotype's standalone network costs: parameters and multiply-adds (MACs) of one inference.
+"""What a genotype's standalone network costs: parameters and multiply-adds (MACs) of one inference, and,
+with a measured latency table (ptnas.spaces.latency), its latency on a device.
 
 Convention: parameters are `sum(p.numel())` over the network; MACs are the multiply-adds of every
 convolution and matrix product of one eval-mode forward of a 1×3×S×S input, counted by
@@ -10,12 +11,14 @@ FlopCounterMode sees aten ops, so no layer type can be missed, and it is what pt
 A space's `cost_model(...)` is additive: cost(genotype) = fixed + Σ over its chosen (edge, op) of a
 table entry, computed once per (space, size). So a partial decision has a range: the cost of its
 cheapest and dearest completion (`CostModel.range`), and a selector can ask which ops of an edge
-still leave a completion within a budget (`CostModel.allowed`).
+still leave a completion within a budget (`CostModel.allowed`). A space's `layout(...)` says where each
+edge's op runs in the network (its slots and their input shapes); the cost model and the latency table
+are both built from it (`additive`).
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Hashable, NamedTuple
 
 import torch
@@ -27,20 +30,24 @@ EdgeId = str
 
 @dataclass(frozen=True)
 class Cost:
-    """Parameters and multiply-adds (MACs) of one inference."""
+    """Parameters, multiply-adds (MACs) and latency (milliseconds of one batch-1 eval forward on a latency
+    table's device; 0 where no table was given) of one inference. Every component adds up."""
 
     params: int
     macs: int
+    latency: float = 0.0
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(self.params + other.params, self.macs + other.macs)
+        return Cost(self.params + other.params, self.macs + other.macs, self.latency + other.latency)
 
     def __sub__(self, other: Cost) -> Cost:
-        return Cost(self.params - other.params, self.macs - other.macs)
+        return Cost(self.params - other.params, self.macs - other.macs, self.latency - other.latency)
 
-    def within(self, max_params: int | None = None, max_macs: int | None = None) -> bool:
-        """Whether neither limit (None: no limit) is exceeded."""
-        return (max_params is None or self.params <= max_params) and (max_macs is None or self.macs <= max_macs)
+    def within(self, max_params: int | None = None, max_macs: int | None = None,
+               max_latency: float | None = None) -> bool:
+        """Whether no limit (None: no limit) is exceeded."""
+        return ((max_params is None or self.params <= max_params) and (max_macs is None or self.macs <= max_macs)
+                and (max_latency is None or self.latency <= max_latency))
 
 
 ZERO = Cost(0, 0)
@@ -93,10 +100,13 @@ class Slot(NamedTuple):
     shape: tuple[int, ...]
 
 
+Measure = Callable[[nn.Module | None, tuple[int, ...]], Cost]  # a module's cost on an input of a shape
+
+
 def op_table(slots: Iterable[Slot], edge_ops: Mapping[EdgeId, Sequence[str]],
-             build: Callable[..., nn.Module | None]) -> dict[EdgeId, dict[str, Cost]]:
-    """Per edge and op, the summed cost of that op's module in every slot of the edge (each distinct
-    (op, args, shape) counted once)."""
+             build: Callable[..., nn.Module | None], measure: Measure = count) -> dict[EdgeId, dict[str, Cost]]:
+    """Per edge and op, the summed cost (`measure`: `count` by default) of that op's module in every slot of
+    the edge (each distinct (op, args, shape) measured once)."""
     cache: dict[tuple, Cost] = {}
     table: dict[EdgeId, dict[str, Cost]] = {e: dict.fromkeys(ops, ZERO) for e, ops in edge_ops.items()}
     for slot in slots:
@@ -104,9 +114,56 @@ def op_table(slots: Iterable[Slot], edge_ops: Mapping[EdgeId, Sequence[str]],
             key = (op, slot.args, slot.shape)
             if key not in cache:
                 with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the caller's RNG alone
-                    cache[key] = count(build(op, *slot.args), slot.shape)
+                    cache[key] = measure(build(op, *slot.args), slot.shape)
             table[slot.edge][op] += cache[key]
     return table
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a space's edges run in its standalone network at one size: what both the cost model and the
+    latency table (ptnas.spaces.latency) are built from, so the slots are found in one place per space.
+
+    `network` is the network of `reference` on a 1×3×input_size×input_size input; `slots` list every place
+    an edge's op runs in it, `build(op, *slot.args)` makes that op's module; `edge_ops` are the ops the table
+    holds per edge, `candidates` the default supernet's alive ops; `choices(g)` a genotype's (edge, op)
+    pairs or None where the table does not describe it; `network_of(g)` builds a genotype's network at this
+    size (for those); `groups` as in `CostModel`.
+    """
+
+    network: nn.Module
+    reference: Hashable
+    input_size: int
+    slots: tuple[Slot, ...]
+    edge_ops: Mapping[EdgeId, tuple[str, ...]]
+    build: Callable[..., nn.Module | None]
+    candidates: Mapping[EdgeId, tuple[str, ...]]
+    choices: Callable[[Hashable], list[tuple[EdgeId, str]] | None]
+    network_of: Callable[[Hashable], nn.Module]
+    groups: tuple[tuple[tuple[EdgeId, ...], int], ...] = ()
+
+    def distinct(self) -> int:
+        """How many distinct (op, args, shape) modules `op_table` measures."""
+        return len({(op, s.args, s.shape) for s in self.slots for op in self.edge_ops[s.edge]})
+
+
+def additive(layout: Layout, measure: Measure = count,
+             whole: Callable[[nn.Module, int], Cost] = count_network) -> tuple[Cost, dict[EdgeId, dict[str, Cost]]]:
+    """(fixed, table): the op table by `measure`, and `fixed` = `whole` of the reference network minus its
+    ops' entries, so fixed + Σ entries of the reference's choices is exactly `whole` of its network."""
+    table = op_table(layout.slots, layout.edge_ops, layout.build, measure)
+    fixed = whole(layout.network, layout.input_size)
+    for e, o in layout.choices(layout.reference):
+        fixed -= table[e][o]
+    return fixed, table
+
+
+def cost_model(layout: Layout) -> CostModel:
+    """The parameters-and-MACs `CostModel` of a layout (what `SearchSpace.cost_model` caches)."""
+    fixed, table = additive(layout)
+    network, input_size = layout.network_of, layout.input_size  # not the layout: its reference network is not kept
+    return CostModel(fixed, table, layout.candidates, choices=layout.choices,
+                     direct=lambda g: count_network(network(g), input_size), groups=layout.groups, network=network)
 
 
 State = Any  # a Supernet (duck-typed: candidates(e), is_pruned(e)), its decisions() dict, or None
@@ -120,7 +177,10 @@ class CostModel:
     None: the default supernet's ops). `groups` are topology constraints (DARTS: of each node's input
     edges exactly `keep` stay; a pruned or left-out edge costs nothing); edges outside every group are
     all kept. `choices(genotype)` lists a genotype's (edge, op) pairs, or None where the table does not
-    describe it (e.g. another width); `direct(genotype)` then counts its network.
+    describe it (e.g. another width); `direct(genotype)` then counts its network. `network(genotype)` builds
+    a genotype's network at the model's size (what `with_latency` measures for a genotype outside the table).
+    `has_latency`: latency is a measured component (set by `with_latency`; `allowed` refuses a latency limit
+    otherwise, rather than pass every op on latencies of 0).
     """
 
     fixed: Cost
@@ -129,6 +189,24 @@ class CostModel:
     choices: Callable[[Hashable], list[tuple[EdgeId, str]] | None] = field(repr=False)
     direct: Callable[[Hashable], Cost] = field(repr=False)
     groups: tuple[tuple[tuple[EdgeId, ...], int], ...] = field(default=(), repr=False)
+    network: Callable[[Hashable], nn.Module] | None = field(default=None, repr=False)
+    has_latency: bool = False  # whether latency is a measured component (`with_latency`), not everywhere 0
+
+    def with_latency(self, table: Any) -> CostModel:
+        """This model with latency as its third component, from a `ptnas.spaces.latency.LatencyTable`
+        (`fixed` and `ops[edge][op]` in ms) of the same space and size; a genotype outside the table (`choices`
+        None) has its network measured the table's way (`table.measure_network`) on the table's device."""
+        ops = table.ops
+        if set(ops) != set(self.table) or any(set(ops[e]) != set(self.table[e]) for e in self.table):
+            raise ValueError(f"the latency table's edges or ops ({table.space}, {table.size}) are not this cost model's; "
+                             "build it for the same space and size")
+        if self.network is None:
+            raise ValueError("this cost model cannot build networks, so genotypes outside its table have no latency")
+        direct, network = self.direct, self.network
+        return replace(self, has_latency=True, fixed=replace(self.fixed, latency=float(table.fixed)),
+                       table={e: {o: replace(c, latency=float(ops[e][o])) for o, c in row.items()}
+                              for e, row in self.table.items()},
+                       direct=lambda g: replace(direct(g), latency=table.measure_network(network(g))))
 
     def of(self, genotype: Hashable) -> Cost:
         """The genotype's cost: the additive table where it applies, else its network counted."""
@@ -145,8 +223,8 @@ class CostModel:
         """(low, high): the least and the most cost of any completion of `state` (with `assume`'s edges
         decided as given and `prune`'s edges pruned on top of it).
 
-        Exact per component: low.params is the fewest parameters of any completion and low.macs the
-        fewest MACs of any completion; the two can come from different completions (then no single
+        Exact per component: low.params is the fewest parameters of any completion, low.macs the fewest
+        MACs and low.latency the least latency of any completion; they can come from different completions (then no single
         completion attains `low`). A completion picks one alive op per kept edge and, in each group,
         `keep` of its unpruned edges (the cheapest ones for `low`: costs are additive and groups are
         disjoint, so each group is chosen on its own).
@@ -163,25 +241,31 @@ class CostModel:
                 raise ValueError(f"{len(open_)} unpruned edges left of {', '.join(edges)}; {keep} must stay")
             least = [self._least(e, alive[e]) for e in open_]
             most = [self._most(e, alive[e]) for e in open_]
-            low += Cost(_smallest([c.params for c in least], keep), _smallest([c.macs for c in least], keep))
-            high += Cost(-_smallest([-c.params for c in most], keep), -_smallest([-c.macs for c in most], keep))
+            low += Cost(_smallest([c.params for c in least], keep), _smallest([c.macs for c in least], keep),
+                        _smallest([c.latency for c in least], keep))
+            high += Cost(-_smallest([-c.params for c in most], keep), -_smallest([-c.macs for c in most], keep),
+                         -_smallest([-c.latency for c in most], keep))
         return low, high
 
     def allowed(self, state: State, edge: EdgeId, max_params: int | None = None,
-                max_macs: int | None = None) -> tuple[str, ...]:
-        """The alive ops of `edge` that, decided, still leave a completion within both limits (each limit
+                max_macs: int | None = None, max_latency: float | None = None) -> tuple[str, ...]:
+        """The alive ops of `edge` that, decided, still leave a completion within every limit (each limit
         met by some completion: `range`'s per-component rule), in the edge's order."""
+        if max_latency is not None and not self.has_latency:
+            raise ValueError("max_latency needs a cost model with latency: cost_model(...).with_latency(table)")
         ops = self._alive(state, {}, set())[edge]
-        return tuple(o for o in ops if self.range(state, assume={edge: o})[0].within(max_params, max_macs))
+        return tuple(o for o in ops
+                     if self.range(state, assume={edge: o})[0].within(max_params, max_macs, max_latency))
+
 
     # ---- helpers -------------------------------------------------------------------------------
     def _least(self, e: EdgeId, ops: Iterable[str]) -> Cost:
         costs = [self.table[e][o] for o in ops]
-        return Cost(min(c.params for c in costs), min(c.macs for c in costs))
+        return Cost(min(c.params for c in costs), min(c.macs for c in costs), min(c.latency for c in costs))
 
     def _most(self, e: EdgeId, ops: Iterable[str]) -> Cost:
         costs = [self.table[e][o] for o in ops]
-        return Cost(max(c.params for c in costs), max(c.macs for c in costs))
+        return Cost(max(c.params for c in costs), max(c.macs for c in costs), max(c.latency for c in costs))
 
     def _alive(self, state: State, assume: Mapping[EdgeId, str], prune: set[EdgeId]) -> dict[EdgeId, tuple[str, ...]]:
         """Alive ops per edge; () for a pruned edge."""
@@ -211,6 +295,6 @@ class CostModel:
         return alive
 
 
-def _smallest(values: list[int], k: int) -> int:
+def _smallest(values: list[float], k: int) -> float:
     """The sum of the k smallest values."""
     return sum(sorted(values)[:k])

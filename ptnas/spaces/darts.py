@@ -437,8 +437,8 @@ class DartsSpace(SearchSpace):
                             layers=(14 if imagenet else 20) if layers is None else layers, num_classes=num_classes,
                             auxiliary=auxiliary, drop_path_prob=drop_path_prob, input_size=input_size)
 
-    def build_cost_model(self, num_classes: int, input_size: int, C: int | None = None,
-                         layers: int | None = None) -> cost.CostModel:
+    def build_layout(self, num_classes: int, input_size: int, C: int | None = None,
+                     layers: int | None = None) -> cost.Layout:
         """Additive over the 28 edges `type:j<-i` (an edge's op appears once per cell of its type), without
         the auxiliary head (DARTS' convention). The topology is a group per node: of node j's j input
         edges exactly 2 stay. Genotypes that concatenate other nodes (or have other node counts) are
@@ -460,7 +460,6 @@ class DartsSpace(SearchSpace):
                 slots.append(cost.Slot(f"{t}:{e}", (inputs[1], 2 if cell.reduction and i < 2 else 1),
                                        inputs if i < 2 else nodes))
         every = ops.OPS + ops.EXTRA_OPS
-        table = cost.op_table(slots, {f"{t}:{e}": every for t in CELL_TYPES for e in CELL_EDGES}, ops.build)
         full = tuple(range(2, STEPS + 2))
 
         def choices(g):
@@ -468,12 +467,10 @@ class DartsSpace(SearchSpace):
                 return None
             return [(f"{t}:{2 + k // 2}<-{i}", op) for t in CELL_TYPES for k, (op, i) in enumerate(getattr(g, t))]
 
-        fixed = cost.count_network(net, input_size)
-        for e, o in choices(reference):
-            fixed -= table[e][o]
         groups = tuple((tuple(f"{t}:{j}<-{i}" for i in range(j)), 2) for t in CELL_TYPES for j in range(2, STEPS + 2))
-        return cost.CostModel(fixed, table, edge_ops(), choices=choices,
-                              direct=lambda g: cost.count_network(network(g), input_size), groups=groups)
+        return cost.Layout(net, reference, input_size, tuple(slots),
+                           {f"{t}:{e}": every for t in CELL_TYPES for e in CELL_EDGES}, ops.build, edge_ops(),
+                           choices=choices, network_of=network, groups=groups)
 
     def feature_blocks(self, network: DartsNetwork) -> list[nn.Module]:
         """The cells, in order (the auxiliary head, when built, stays trainable with the classifier)."""

@@ -169,7 +169,7 @@ class MacroSpace(SearchSpace):
     def network(self, genotype, num_classes: int = 10, C: int = STEM) -> MacroNetwork:
         return MacroNetwork(self._as_genotype(genotype), num_classes=num_classes, C=C)
 
-    def build_cost_model(self, num_classes: int, input_size: int, C: int = STEM) -> cost.CostModel:
+    def build_layout(self, num_classes: int, input_size: int, C: int = STEM) -> cost.Layout:
         """Additive over the 8 layers (each op is a whole layer, shortcut included)."""
         def network(g):
             return MacroNetwork(g, num_classes=num_classes, C=C)
@@ -179,12 +179,8 @@ class MacroSpace(SearchSpace):
         shapes = cost.io_shapes(net, net.layers, input_size)
         edges = [edge_name(k) for k in range(LAYERS)]
         slots = [cost.Slot(e, tuple(spec), shapes[id(layer)][0]) for e, spec, layer in zip(edges, layer_specs(C), net.layers)]
-        table = cost.op_table(slots, {e: ops.OPS for e in edges}, ops.build)
-        fixed = cost.count_network(net, input_size)
-        for e, o in zip(edges, reference.layers):
-            fixed -= table[e][o]
-        return cost.CostModel(fixed, table, {e: ops.OPS for e in edges}, choices=lambda g: list(zip(edges, g.layers)),
-                              direct=lambda g: cost.count_network(network(g), input_size))
+        return cost.Layout(net, reference, input_size, tuple(slots), {e: ops.OPS for e in edges}, ops.build,
+                           {e: ops.OPS for e in edges}, choices=lambda g: list(zip(edges, g.layers)), network_of=network)
 
     def feature_blocks(self, network: MacroNetwork) -> list[nn.Module]:
         """The 8 searchable layers."""

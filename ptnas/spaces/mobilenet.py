@@ -283,30 +283,28 @@ class MobileNetSpace(SearchSpace):
             raise ValueError(f"input_size must be positive, got {input_size}")
         return MobileNetNetwork(g, num_classes=num_classes, C=C, dropout=dropout)
 
-    def build_cost_model(self, num_classes: int, input_size: int, C: int | None = None,
-                         layers: int = MAX_LAYERS) -> cost.CostModel:
+    def build_layout(self, num_classes: int, input_size: int, C: int | None = None,
+                     layers: int = MAX_LAYERS) -> cost.Layout:
         """Additive over the blocks (`zero` costs nothing). A genotype with its own widths, or another
         block count, is counted from its network instead (and has no range)."""
         widths = widths_for(STEM if C is None else C)
         specs = block_specs(widths, layers)
         edges = [edge_name(k) for k in range(len(specs))]
-        net = MobileNetNetwork(MobileNetGenotype(("mb_k3_e3",) * len(specs)), num_classes=num_classes, C=C)
+        reference = MobileNetGenotype(("mb_k3_e3",) * len(specs))
+        net = MobileNetNetwork(reference, num_classes=num_classes, C=C)
         shapes = cost.io_shapes(net, net.blocks, input_size)
         slots = [cost.Slot(e, tuple(spec[:3]), shapes[id(block)][0]) for e, spec, block in zip(edges, specs, net.blocks)]
         edge_ops = {e: block_ops(spec) for e, spec in zip(edges, specs)}
-        table = cost.op_table(slots, edge_ops, Block)
-        fixed = cost.count_network(net, input_size)
-        for e in edges:
-            fixed -= table[e]["mb_k3_e3"]
 
         def choices(g):
             fits = g.widths in (None, widths) and len(g.blocks) == len(specs)
             return list(zip(edges, g.blocks)) if fits else None
 
-        def direct(g):
-            return cost.count_network(self.network(g, num_classes, C=None if g.widths else C), input_size)
+        def network(g):
+            return self.network(g, num_classes, C=None if g.widths else C)
 
-        return cost.CostModel(fixed, table, edge_ops, choices=choices, direct=direct)
+        return cost.Layout(net, reference, input_size, tuple(slots), edge_ops, Block, edge_ops,
+                           choices=choices, network_of=network)
 
     def feature_blocks(self, network: MobileNetNetwork) -> list[nn.Module]:
         """The searchable blocks (a skipped block is an identity with nothing to train)."""

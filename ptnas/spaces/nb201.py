@@ -188,23 +188,19 @@ class NB201Space(SearchSpace):
     def network(self, genotype, num_classes: int = 10, **size) -> NB201Network:
         return NB201Network(self._as_genotype(genotype), num_classes=num_classes, **size)
 
-    def build_cost_model(self, num_classes: int, input_size: int, **size) -> cost.CostModel:
+    def build_layout(self, num_classes: int, input_size: int, C: int = 16, N: int = 5) -> cost.Layout:
         """Additive over the 6 edges: an edge's op appears once in each of the 3N cells."""
         def network(g):
-            return NB201Network(g, num_classes=num_classes, **size)
+            return NB201Network(g, C=C, N=N, num_classes=num_classes)
 
         reference = NB201Genotype(("nor_conv_3x3",) * len(EDGES))
         net = network(reference)
         cells = [c for c in net.cells if isinstance(c, InferCell)]
         shapes = cost.io_shapes(net, [c.edges[e] for c in cells for e in EDGES], input_size)
         slots = [cost.Slot(e, (shapes[id(c.edges[e])][0][1],), shapes[id(c.edges[e])][0]) for c in cells for e in EDGES]
-        table = cost.op_table(slots, {e: ops.OPS for e in EDGES}, lambda op, C: ops.build(op, C, C, 1))
-        fixed = cost.count_network(net, input_size)
-        for e, o in reference.edge_ops().items():
-            fixed -= table[e][o]
-        return cost.CostModel(fixed, table, {e: ops.OPS for e in EDGES},
-                              choices=lambda g: list(g.edge_ops().items()),
-                              direct=lambda g: cost.count_network(network(g), input_size))
+        return cost.Layout(net, reference, input_size, tuple(slots), {e: ops.OPS for e in EDGES},
+                           lambda op, C: ops.build(op, C, C, 1), {e: ops.OPS for e in EDGES},
+                           choices=lambda g: list(g.edge_ops().items()), network_of=network)
 
     def feature_blocks(self, network: NB201Network) -> list[nn.Module]:
         """The 3N cells and the two residual reduction blocks, in order."""
