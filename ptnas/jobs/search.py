@@ -620,7 +620,7 @@ def _limited(evaluator: evaluators.Evaluator, cost_limit: limit.Limit | None) ->
 def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Path, cost_limit: limit.Limit | None):
     strategy_cls = strategies.get(args.strategy)
     strategy = strategy_cls.from_args(args)
-    trial_budget = strategies.cost_limit(args)
+    trial_budget = strategies.budget(args)
     searched = space.at_size(**size)
     if cost_limit is not None:
         cost_limit.check_reachable()
