@@ -14,7 +14,7 @@ from typing import Any
 from ptnas.runtime.errors import UsageError
 
 __version__ = "0.1.0"
-__all__ = ["UsageError", "evaluate", "search"]
+__all__ = ["UsageError", "correlate", "evaluate", "search"]
 
 
 def search(**settings: Any):
@@ -28,5 +28,13 @@ def search(**settings: Any):
 def evaluate(**settings: Any):
     """One ptnas-evaluate run with its settings; returns an EvaluationResult (records, best, run_dir)."""
     from ptnas.jobs.evaluate import evaluate as run
+
+    return run(settings)
+
+
+def correlate(**settings: Any):
+    """One correlation study with `python -m ptnas.cli.correlate`'s settings; returns a CorrelationResult
+    (rows: Spearman ρ and Kendall τ per proxy and dataset, records, text, run_dir)."""
+    from ptnas.jobs.correlate import correlate as run
 
     return run(settings)

@@ -166,3 +166,58 @@ def test_a_config_file_lies_under_the_keywords(tmp_path, capsys):
     config.write_text("proposals: 0\n")
     with pytest.raises(ptnas.UsageError, match=r"--proposals must be at least 1, got 0$"):
         ptnas.search(space="nb201", config=config)
+
+
+def tiny_table(path: Path) -> Path:
+    """An NB201 table of 12 archs whose CIFAR-10 accuracy is the parameter count (so ρ(params) = 1)."""
+    import itertools
+
+    from ptnas.evaluators.nb201_table import count_params
+    from ptnas.ops.nb201 import OPS
+    from ptnas.spaces.nb201 import NB201Genotype
+
+    archs = [str(NB201Genotype(ops)) for ops in itertools.islice(itertools.product(OPS, repeat=6), 0, 3125, 260)]
+    lines = ["arch,cifar10,cifar100,imagenet16_120"]
+    lines += [f"{a},{count_params(a)},{-count_params(a)},{i}" for i, a in enumerate(archs)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_correlation_study_from_python_is_the_study_of_the_program(tmp_path, capsys):
+    from ptnas.cli.correlate import main as correlate_main
+
+    settings = dict(space="nb201", proxies="params,nwot", sample=12, batch_size=8, device="cpu",
+                    table=str(tiny_table(tmp_path / "t.csv")))
+    result = ptnas.correlate(**settings, out=tmp_path / "api")
+    assert correlate_main([*flags(settings), "--out", str(tmp_path / "cli")]) == 0
+    printed = capsys.readouterr().out
+    assert result.text in printed and result.run_dir == tmp_path / "api"
+    by = {(r["proxy"], r["dataset"]): r for r in result.rows}
+    assert by[("params", "cifar10")]["spearman"] == pytest.approx(1.0)
+    assert by[("params", "cifar100")]["spearman"] == pytest.approx(-1.0)
+    assert len(result.records) == 12
+    strip = lambda p: [{k: v for k, v in json.loads(x).items() if k != "seconds"} for x in p.read_text().splitlines()]  # noqa: E731
+    assert strip(tmp_path / "api" / "scores.jsonl") == strip(tmp_path / "cli" / "scores.jsonl")
+    assert (tmp_path / "api" / "correlation.csv").read_text() == (tmp_path / "cli" / "correlation.csv").read_text()
+    assert "command: ptnas.correlate(" in (tmp_path / "api" / "config.yaml").read_text()
+    scratch = ptnas.correlate(**settings)  # out=None: nothing written, the same figures
+    assert scratch.run_dir is None and scratch.rows == result.rows
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(proxies="nwot,nope"), "unknown proxy 'nope'"),
+    (dict(sample=0), "--sample must be at least 1, got 0"),
+    (dict(top_k=0), "--top-k must be at least 1, got 0"),
+    (dict(space="darts"), "--space darts has no ground-truth table here"),
+])
+def test_a_bad_study_raises_the_programs_one_line_and_makes_no_run_dir(tmp_path, capsys, settings, message):
+    from ptnas.cli.correlate import main as correlate_main
+
+    settings = dict(table=str(tiny_table(tmp_path / "t.csv")), device="cpu", **settings)
+    with pytest.raises(ptnas.UsageError) as e:
+        ptnas.correlate(**settings, out=tmp_path / "api")
+    assert message in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(SystemExit) as exit_:
+        correlate_main([*flags(settings), "--out", str(tmp_path / "cli")])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "api").exists() and not (tmp_path / "cli").exists()
