@@ -14,7 +14,7 @@ from typing import Any
 from ptnas.runtime.errors import UsageError
 
 __version__ = "0.1.0"
-__all__ = ["UsageError", "correlate", "evaluate", "search"]
+__all__ = ["UsageError", "correlate", "evaluate", "search", "train"]
 
 
 def search(**settings: Any):
@@ -36,5 +36,13 @@ def correlate(**settings: Any):
     """One correlation study with `python -m ptnas.cli.correlate`'s settings; returns a CorrelationResult
     (rows: Spearman ρ and Kendall τ per proxy and dataset, records, text, run_dir)."""
     from ptnas.jobs.correlate import correlate as run
+
+    return run(settings)
+
+
+def train(**settings: Any):
+    """One final training with ptnas-train's settings; returns a TrainResult (results: results.json's
+    content, run_dir)."""
+    from ptnas.jobs.train import train as run
 
     return run(settings)

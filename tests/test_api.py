@@ -221,3 +221,37 @@ def test_a_bad_study_raises_the_programs_one_line_and_makes_no_run_dir(tmp_path,
         correlate_main([*flags(settings), "--out", str(tmp_path / "cli")])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "api").exists() and not (tmp_path / "cli").exists()
+
+
+TRAIN = dict(genotype="|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+             dataset="synthetic-cifar10", synthetic_n=32, epochs=1, batch_size=16, recipe="none", workers=0,
+             progress=False, device="cpu")
+
+
+def test_a_final_training_from_python_is_the_training_of_the_program(tmp_path, capsys):
+    from ptnas.cli.train import main as train_main
+
+    result = ptnas.train(**TRAIN, model_kwargs={"C": 4, "N": 1}, output=tmp_path, experiment="api")
+    argv = [f for f in flags(TRAIN) if not f.startswith("--progress")] + ["--no-progress"]
+    assert train_main([*argv, "--model-kwargs", "C=4", "N=1", "--output", str(tmp_path),
+                       "--experiment", "cli"]) == 0
+    assert result.run_dir == tmp_path / "api"
+    cli = json.loads((tmp_path / "cli" / "results.json").read_text())
+    assert result.results == json.loads((tmp_path / "api" / "results.json").read_text())
+    same = {k: v for k, v in cli.items() if k not in ("wall_time_s", "train_images_per_s", "checkpoint")}
+    assert {k: result.results[k] for k in same} == same and same["params"] > 0
+    import yaml
+
+    assert yaml.safe_load((tmp_path / "api" / "args.yaml").read_text())["command"].startswith("ptnas.train(genotype=")
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({**TRAIN, "epochs": 0}, "--epochs must be at least 1, got 0"),
+    ({**TRAIN, "dataset": "nope"}, "unknown dataset 'nope'"),
+    ({**TRAIN, "epoch": 3}, "unknown key 'epoch' (did you mean 'epochs'?)"),
+])
+def test_a_bad_training_raises_the_programs_one_line_and_makes_no_run_dir(tmp_path, settings, message):
+    with pytest.raises(ptnas.UsageError) as e:
+        ptnas.train(**settings, output=tmp_path, experiment="api")
+    assert message in str(e.value) and "\n" not in str(e.value)
+    assert not (tmp_path / "api").exists()
