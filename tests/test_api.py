@@ -255,3 +255,51 @@ def test_a_bad_training_raises_the_programs_one_line_and_makes_no_run_dir(tmp_pa
         ptnas.train(**settings, output=tmp_path, experiment="api")
     assert message in str(e.value) and "\n" not in str(e.value)
     assert not (tmp_path / "api").exists()
+
+
+OWN_SETTING = textwrap.dedent("""
+    import sys
+    import ptnas
+    from ptnas import selectors
+    from ptnas.cli.search import main
+    from ptnas.settings import Setting
+
+    class Favourite(selectors.Selector):
+        name = "favourite"  # keeps, on every edge, the op named by its own setting --favourite-op
+        SETTINGS = (Setting("favourite_op", str, "skip_connect", help="the op every edge keeps"),)
+
+        def __init__(self, op):
+            self.op = op
+
+        def score_ops(self, net, edges):
+            return {(e, o): float(o == self.op) for e in edges for o in net.candidates(e)}
+
+        @classmethod
+        def from_context(cls, context):
+            return cls(context.args.favourite_op)
+
+    selectors.register("favourite", Favourite)
+    tiny = dict(space="nb201", init_channels=4, layers=1, proposals=1, valid_batches=1, batch_size=8, device="cpu")
+    out = sys.argv[1]
+    print(ptnas.search(selector="favourite", favourite_op="avg_pool_3x3", out=out + "/a", **tiny).genotype)
+    print(ptnas.search(selector="favourite", out=out + "/b", **tiny).genotype)  # its declared default
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in tiny.items()]
+    assert main([*flags, "--selector", "favourite", "--favourite-op", "avg_pool_3x3", "--out", out + "/c"]) == 0
+    try:
+        ptnas.search(selector="zc-pt", favourite_op="avg_pool_3x3", **tiny)
+    except ptnas.UsageError as e:
+        print("refused:", e)
+""")
+
+
+def test_a_selector_with_its_own_setting_needs_no_edit_of_any_program(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", OWN_SETTING, str(tmp_path)], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    pools = "|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|"
+    skips = pools.replace("avg_pool_3x3", "skip_connect")
+    lines = done.stdout.splitlines()
+    assert [line for line in lines if line.startswith("|")] == [pools, skips]
+    assert (tmp_path / "c" / "genotype.txt").read_text().strip() == pools
+    assert "refused: --favourite-op applies to --selector favourite, not zc-pt" in lines

@@ -56,10 +56,7 @@ from ptnas.runtime.process import Process, broadcast, settle
 
 PROG = "search.py"
 CHECKPOINT = "checkpoint/supernet.pt"
-DEFAULT_SELECTOR, DEFAULT_ORDER = "zc-pt", "global-op-iter"
-# Flags that only the trained-supernet selectors read (their defaults are None/False, so a use is visible).
-TRAINED_ONLY = ("epochs", "supernet", "fix_alpha", "second_order", "steps_per_epoch", "eval_batches")
-# Flags that only the supernet selectors read (defaults None, resolved later).
+# Settings of supernet selection as a whole (defaults None, resolved later), refused with a --strategy.
 SELECTOR_ONLY = ("selector", "order", "proposals", "replicas")
 # What must match between a checkpoint and the run that resumes it or loads it.
 RESUME_KEYS = ("space", "size", "options", "num_classes", "dataset", "data", "batch_size", "train_portion",
@@ -77,43 +74,24 @@ def build_parser() -> argparse.ArgumentParser:
     s = p.add_argument_group("search")
     s.add_argument("--space", default="nb201", help=f"search space: {', '.join(spaces.names())} (default nb201)")
     s.add_argument("--selector", default=None,
-                   help=f"selection policy on a supernet: {', '.join(selectors.names())} (default {DEFAULT_SELECTOR})")
-    s.add_argument("--order", default=None, help=f"edge order: {', '.join(orders.names())} (default {DEFAULT_ORDER})")
+                   help=f"selection policy on a supernet: {', '.join(selectors.names())} (default {selectors.DEFAULT})")
+    s.add_argument("--order", default=None, help=f"edge order: {', '.join(orders.names())} (default {orders.DEFAULT})")
     s.add_argument("--proposals", type=int, default=None,
                    help="N, proposal rounds (default 10 for zero-cost selectors, 1 for those that train a supernet)")
     SEED.add_to(s)
     z = p.add_argument_group("zero-cost proxy (zero-cost selectors, the zero-cost evaluator, strategies' warm-up)")
     for setting in evaluators.ZeroCost.SETTINGS:  # declared once, by the zero-cost evaluator
         setting.add_to(z)
-    z.add_argument("--replicas", type=int, default=0,
-                   help="candidates of a scoring pass measured in one forward (zc-pt, zc-disc with nwot, jacob_cov, "
-                        "fisher or linear_regions; darts-pt's V): 0 = auto (all of a pass on CUDA, chunked to fit "
-                        "memory; 1 on CPU, where it was measured not to pay), 1 = one forward per candidate")
-    t = p.add_argument_group("supernet training, bilevel DARTS (darts-alpha, darts-pt)")
-    t.add_argument("--epochs", type=int, default=None,
-                   help="training epochs (default: the space's, " + ", ".join(
-                       f"{n} {spaces.get(n).supernet_epochs}" for n in spaces.names()) + ")")
-    t.add_argument("--supernet", default=None, metavar="CKPT",
-                   help="start from this trained supernet (the checkpoint/supernet.pt of an earlier run) instead of training")
-    t.add_argument("--second-order", action="store_true", help="second-order (unrolled) α gradient (default first order)")
-    t.add_argument("--fix-alpha", action="store_true",
-                   help="α stays at its random initialisation in training and fine-tuning (DARTS-PT's fix-α variant)")
-    t.add_argument("--steps-per-epoch", type=int, default=None, help="cap on the steps of an epoch (default: one pass over the training half)")
-    t.add_argument("--lr", type=float, default=0.025, help="weights: SGD learning rate, cosine-annealed (default 0.025)")
-    t.add_argument("--lr-min", type=float, default=0.001, help="weights: final learning rate of the cosine (default 0.001)")
-    t.add_argument("--momentum", type=float, default=0.9, help="weights: SGD momentum (default 0.9)")
-    t.add_argument("--weight-decay", type=float, default=3e-4, help="weights: weight decay (default 3e-4)")
-    t.add_argument("--grad-clip", type=float, default=5.0, help="weights: gradient-norm clip (default 5)")
-    t.add_argument("--arch-lr", type=float, default=3e-4, help="α: Adam learning rate (default 3e-4, betas 0.5, 0.999)")
-    t.add_argument("--arch-weight-decay", type=float, default=1e-3, help="α: Adam weight decay (default 1e-3)")
-    t.add_argument("--eval-batches", type=int, default=None,
-                   help="validation-split batches per accuracy measurement: each epoch's valid metrics and DARTS-PT's V "
-                        "(default: the whole split)")
-    d = p.add_argument_group("DARTS-PT (darts-pt)")
-    d.add_argument("--criterion", default="acc", choices=("acc", "loss"),
-                   help="V: supernet accuracy (the op whose removal costs most accuracy stays) or loss (default acc)")
-    d.add_argument("--tune-epochs", type=int, default=5, help="fine-tuning epochs between decisions (default 5)")
-    d.add_argument("--tune-lr", type=float, default=0.0025, help="constant weight learning rate of the fine-tuning (default 0.0025)")
+    added = {a.dest for a in p._actions}
+    for name in selectors.names():  # each selector's own settings (its class's SETTINGS), each once
+        chosen = selectors.get(name)
+        own = [setting for setting in chosen.SETTINGS if setting.name not in added]
+        if own:
+            users = [n for n in selectors.names() if own[0].name in selectors.get(n).reads]
+            group = p.add_argument_group(f"--selector {' and '.join(users)}")
+            for setting in own:
+                setting.add_to(group)
+                added.add(setting.name)
     evaluators.add_flags(p)
     strategies.add_flags(p)
     c = p.add_argument_group("cost limit (every selector and strategy; docs/costs.md)")
@@ -163,25 +141,18 @@ def _check_args(args: argparse.Namespace) -> None:
     multi_trial = args.strategy is not None
     if multi_trial:
         strategies.get(args.strategy)
-        given = [f for f in (*SELECTOR_ONLY, *TRAINED_ONLY) if getattr(args, f) not in (None, False)]
+        given = [f for f in SELECTOR_ONLY if getattr(args, f) not in (None, 0)]
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} applies to supernet selection (--selector), not to "
                              f"--strategy {args.strategy}")
     else:
-        selectors.get(args.selector or DEFAULT_SELECTOR)
-        orders.get(args.order or DEFAULT_ORDER)
-    trained = not multi_trial and selectors.get(args.selector or DEFAULT_SELECTOR).trains_supernet
-    _at_least(args, "replicas", 0)
-    for flag, low in (("proposals", 1), ("epochs", 1), ("steps_per_epoch", 1), ("eval_batches", 1), ("tune_epochs", 0)):
-        if getattr(args, flag) is not None:
-            _at_least(args, flag, low)
-    if not trained:
-        used = [f for f in TRAINED_ONLY if getattr(args, f) not in (None, False)]
-        if used:
-            raise UsageError(f"--{used[0].replace('_', '-')} applies to the selectors that train a supernet "
-                             f"({', '.join(n for n in selectors.names() if selectors.get(n).trains_supernet)}), "
-                             f"not {args.strategy or args.selector or DEFAULT_SELECTOR}")
-    else:
+        selectors.get(args.selector or selectors.DEFAULT)
+        orders.get(args.order or orders.DEFAULT)
+    trained = not multi_trial and selectors.get(args.selector or selectors.DEFAULT).trains_supernet
+    if args.proposals is not None:
+        _at_least(args, "proposals", 1)
+    _refuse_unread_selector_settings(args)
+    if trained:
         if args.supernet is not None and args.resume:
             raise UsageError("--resume continues training in --out, --supernet skips training: pass one of them")
         if args.supernet is not None and args.epochs is not None:
@@ -197,7 +168,6 @@ def _check_args(args: argparse.Namespace) -> None:
             raise UsageError(f"--table works with --space {' or '.join(evaluators.table_spaces())}, not {args.space}")
         if not Path(args.table).is_file():
             raise UsageError(f"--table {args.table}: no such file")
-    _refuse_unread_selector_settings(args)
     if multi_trial:
         _refuse_unread_multi_trial_settings(args)
     if args.proxy_cache is not None and not Path(args.proxy_cache).is_file():
@@ -206,11 +176,11 @@ def _check_args(args: argparse.Namespace) -> None:
 
 def _refuse_unread_selector_settings(args: argparse.Namespace) -> None:
     """A selector's own setting given to a search whose selector (or strategy) does not read it: one line."""
-    chosen = selectors.get(args.selector or DEFAULT_SELECTOR) if args.strategy is None else None
+    chosen = selectors.get(args.selector or selectors.DEFAULT) if args.strategy is None else None
     for key in args.given:
         users = [n for n in selectors.names() if key in selectors.get(n).reads]
         if users and (chosen is None or key not in chosen.reads):
-            where = f"--strategy {args.strategy}" if chosen is None else args.selector or DEFAULT_SELECTOR
+            where = f"--strategy {args.strategy}" if chosen is None else args.selector or selectors.DEFAULT
             raise UsageError(f"--{key.replace('_', '-')} applies to --selector {' or '.join(users)}, not {where}")
 
 
@@ -249,8 +219,8 @@ def _resolve_defaults(args: argparse.Namespace) -> None:
     """Defaults that depend on the family and the space, resolved once into `args` (the run's settings)."""
     if args.strategy is not None:
         return
-    args.selector = args.selector or DEFAULT_SELECTOR
-    args.order = args.order or DEFAULT_ORDER
+    args.selector = args.selector or selectors.DEFAULT
+    args.order = args.order or orders.DEFAULT
     trained = selectors.get(args.selector).trains_supernet
     if args.proposals is None:
         args.proposals = 1 if trained else 10
@@ -270,12 +240,6 @@ def _supernet_options(args: argparse.Namespace, space) -> dict:
             raise UsageError(f"--{flag} applies to the {' and '.join(users)} space{'s' if len(users) > 1 else ''}, "
                              f"not {args.space}")
     return options
-
-
-def _bilevel_config(args: argparse.Namespace) -> BilevelConfig:
-    return BilevelConfig(lr=args.lr, lr_min=args.lr_min, momentum=args.momentum, weight_decay=args.weight_decay,
-                         grad_clip=args.grad_clip, arch_lr=args.arch_lr, arch_weight_decay=args.arch_weight_decay,
-                         second_order=args.second_order, fix_alpha=args.fix_alpha)
 
 
 # ---- the job ----------------------------------------------------------------------------------------
@@ -471,7 +435,7 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path,
             "dataset": args.dataset, "data": str(args.data), "batch_size": args.batch_size,
             "train_portion": args.train_portion, "steps_per_epoch": args.steps_per_epoch,
             "eval_batches": args.eval_batches}
-    bilevel = _bilevel_config(args)
+    bilevel = BilevelConfig.of(args)
     supernet_state = checkpoint.load(args.supernet) if args.supernet else None
     if supernet_state is not None:
         _check_supernet(args, supernet_state, meta)

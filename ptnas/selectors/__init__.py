@@ -16,6 +16,7 @@ _REGISTRY.register("darts-pt", DartsPT)
 get = _REGISTRY.get
 register = _REGISTRY.register  # register(name, item), or @register(name); a taken name is refused
 names = _REGISTRY.names
+DEFAULT = "zc-pt"  # search.py's --selector when no --strategy is given
 
 __all__ = ["Candidate", "DartsAlpha", "DartsPT", "Proposal", "SearchResult", "Selector", "ZeroCostDISC", "ZeroCostPT",
            "discretized", "get", "register", "names", "orders", "search"]

@@ -14,12 +14,16 @@ from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import torch
 
+from ptnas.settings import Setting
 from ptnas.supernet import EdgeId, Supernet
+from ptnas.supernet.training import SETTINGS as BILEVEL  # noqa: F401 - the trained selectors' shared settings
 
 OpScores = dict[tuple[EdgeId, str], float]
-# The settings of the bilevel DARTS training that the trained selectors share (supernet.training).
-BILEVEL = ("epochs", "supernet", "second_order", "fix_alpha", "steps_per_epoch", "lr", "lr_min", "momentum",
-           "weight_decay", "grad_clip", "arch_lr", "arch_weight_decay", "eval_batches")
+# Candidates of a scoring pass measured in one forward: read by zc-pt, zc-disc and darts-pt.
+REPLICAS = Setting("replicas", int, 0, minimum=0, metavar="R",
+                   help="candidates of a scoring pass measured in one forward (zc-pt, zc-disc with nwot, jacob_cov, "
+                        "fisher or linear_regions; darts-pt's V): 0 = auto (all of a pass on CUDA, chunked to fit "
+                        "memory; 1 on CPU, where it was measured not to pay), 1 = one forward per candidate")
 
 
 @dataclass
@@ -52,7 +56,12 @@ class Selector:
     edge_keep_high = True
     trains_supernet: ClassVar[bool] = False  # decides on a supernet trained by bilevel DARTS first
     replayable: ClassVar[bool] = False  # a pass's scores depend only on the decisions and the pass's batch
-    reads: ClassVar[tuple[str, ...]] = ()  # the search settings (flag dests) this selector reads of its own
+    SETTINGS: ClassVar[tuple[Setting, ...]] = ()  # the search settings this selector reads of its own
+    reads: ClassVar[tuple[str, ...]] = ()  # their names (set from SETTINGS)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.reads = tuple(s.name for s in cls.SETTINGS)
 
     @classmethod
     def check_args(cls, args: argparse.Namespace) -> None:

@@ -26,7 +26,7 @@ class DartsAlpha(Selector):
     edge_keep_high = True
     trains_supernet = True
     replayable = True
-    reads = BILEVEL
+    SETTINGS = BILEVEL
 
     @classmethod
     def check_args(cls, args) -> None:

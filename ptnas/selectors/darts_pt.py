@@ -22,12 +22,17 @@ import numpy as np
 from tqdm import tqdm
 
 from ptnas.data.batches import BatchSource
-from ptnas.selectors.base import BILEVEL, OpScores, SearchContext, Selector
+from ptnas.selectors.base import BILEVEL, REPLICAS, OpScores, SearchContext, Selector
+from ptnas.settings import Setting
 from ptnas.supernet import EdgeId, Supernet
 from ptnas.supernet.replicas import Chunks
 from ptnas.supernet.training import BilevelTrainer, evaluate, evaluate_replicas
 
 CRITERIA = ("acc", "loss")
+CRITERION = Setting("criterion", str, "acc", choices=CRITERIA,
+                    help="V: supernet accuracy (the op whose removal costs most accuracy stays) or loss")
+TUNE_EPOCHS = Setting("tune_epochs", int, 5, minimum=0, help="fine-tuning epochs between decisions")
+TUNE_LR = Setting("tune_lr", float, 0.0025, help="constant weight learning rate of the fine-tuning")
 
 
 class DartsPT(Selector):
@@ -39,7 +44,7 @@ class DartsPT(Selector):
 
     name = "darts-pt"
     trains_supernet = True
-    reads = (*BILEVEL, "criterion", "tune_epochs", "tune_lr", "replicas")
+    SETTINGS = (*BILEVEL, CRITERION, TUNE_EPOCHS, TUNE_LR, REPLICAS)
 
     @classmethod
     def from_context(cls, context: SearchContext) -> "DartsPT":

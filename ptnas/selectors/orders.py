@@ -86,3 +86,4 @@ def _ranked(merits: dict, stat) -> list[str]:
 
 get = ORDERS.get
 names = ORDERS.names
+DEFAULT = "global-op-iter"  # search.py's --order

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from ptnas.precision import autocast
 from ptnas.proxies import AnyProxy, Batch
-from ptnas.selectors.base import OpScores, SearchContext, Selector, discretized
+from ptnas.selectors.base import REPLICAS, OpScores, SearchContext, Selector, discretized
 from ptnas.supernet import EdgeId, Supernet
 from ptnas.supernet.replicas import Chunks, replicated
 
@@ -38,7 +38,7 @@ Streams = Union[Iterator[Batch], Callable[[int], Iterator[Batch]]]
 
 class _ZeroCost(Selector):
     replayable = True
-    reads = ("replicas",)
+    SETTINGS = (REPLICAS,)
 
     def __init__(self, proxy: AnyProxy, batches: Streams, bn_mode: str = "eval", progress: bool = False,
                  on_parts: PartsSink | None = None, precision: str = "fp32", replicas: int = 0):

@@ -27,12 +27,35 @@ from ptnas.batch import Batch
 from ptnas.data.batches import BatchSource
 from ptnas.heatmaps import cell_type, edge_op_tables, render_heatmap
 from ptnas.model_state import preserved
+from ptnas.settings import Setting
 from ptnas.supernet import checkpoint
 from ptnas.supernet.architect import Architect
 from ptnas.supernet.base import Supernet
 from ptnas.supernet.replicas import replicated, tile
 
 _STREAMS = {"train": 0, "valid": 1, "eval": 2}
+
+# The settings of a bilevel training, declared here and offered by every selector that trains a supernet.
+SETTINGS = (
+    Setting("epochs", int, None, minimum=1, help="training epochs (default: the space's, docs/spaces.md)"),
+    Setting("supernet", str, None, metavar="CKPT",
+            help="start from this trained supernet (the checkpoint/supernet.pt of an earlier run) instead of training"),
+    Setting("second_order", bool, False, help="second-order (unrolled) α gradient (default first order)"),
+    Setting("fix_alpha", bool, False,
+            help="α stays at its random initialisation in training and fine-tuning (DARTS-PT's fix-α variant)"),
+    Setting("steps_per_epoch", int, None, minimum=1,
+            help="cap on the steps of an epoch (default: one pass over the training half)"),
+    Setting("lr", float, 0.025, help="weights: SGD learning rate, cosine-annealed"),
+    Setting("lr_min", float, 0.001, help="weights: final learning rate of the cosine"),
+    Setting("momentum", float, 0.9, help="weights: SGD momentum"),
+    Setting("weight_decay", float, 3e-4, help="weights: weight decay"),
+    Setting("grad_clip", float, 5.0, help="weights: gradient-norm clip"),
+    Setting("arch_lr", float, 3e-4, help="α: Adam learning rate (betas 0.5, 0.999)"),
+    Setting("arch_weight_decay", float, 1e-3, help="α: Adam weight decay"),
+    Setting("eval_batches", int, None, minimum=1,
+            help="validation-split batches per accuracy measurement: each epoch's valid metrics and DARTS-PT's V "
+                 "(default: the whole split)"),
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +72,14 @@ class BilevelConfig:
     arch_weight_decay: float = 1e-3
     second_order: bool = False
     fix_alpha: bool = False
+
+    @classmethod
+    def of(cls, settings: Any) -> "BilevelConfig":
+        """The configuration of a job's settings (the attributes named as in SETTINGS)."""
+        return cls(lr=settings.lr, lr_min=settings.lr_min, momentum=settings.momentum,
+                   weight_decay=settings.weight_decay, grad_clip=settings.grad_clip, arch_lr=settings.arch_lr,
+                   arch_weight_decay=settings.arch_weight_decay, second_order=settings.second_order,
+                   fix_alpha=settings.fix_alpha)
 
 
 def evaluate(net: nn.Module, batches: Iterable[Batch],

@@ -159,7 +159,7 @@ def test_search_on_real_cifar10_images(tmp_path):
     (["--precision", "bf16", "--proxy", "synflow"], "--precision bf16 is refused for --proxy synflow: it computes in float64"),
     (["--precision", "fp16"], "argument --precision: invalid choice: 'fp16'"),
     (["--replicas", "-2"], "--replicas must be at least 0, got -2"),
-    (["--replicas", "1.5"], "argument --replicas: invalid int value: '1.5'"),
+    (["--replicas", "1.5"], "argument --replicas: '1.5' is not an integer"),
     # a selector's own setting, given at its default value too, where the selector does not read it
     (["--lr", "0.025"], "--lr applies to --selector darts-alpha or darts-pt, not zc-pt"),
     (["--arch-weight-decay", "0.01"], "--arch-weight-decay applies to --selector darts-alpha or darts-pt, not zc-pt"),

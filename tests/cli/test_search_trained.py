@@ -162,7 +162,7 @@ def test_resume_refuses_other_settings(trained, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--selector", "zc-pt", "--epochs", "3"], "applies to the selectors that train a supernet"),
+    (["--selector", "zc-pt", "--epochs", "3"], "--epochs applies to --selector darts-alpha or darts-pt, not zc-pt"),
     (["--selector", "darts-alpha", "--fix-alpha"], "darts-alpha would pick by noise"),
     (["--selector", "darts-pt", "--supernet", "missing.pt"], "no such file"),
     (["--selector", "darts-pt", "--supernet", "x.pt", "--epochs", "2"], "pass one of them"),
