@@ -26,7 +26,7 @@ from ptnas.evaluators.zero_cost import ZeroCost
 from ptnas import flags
 from ptnas.registry import Registry
 
-_EVALUATORS: Registry[type[Evaluator]] = Registry("evaluator")
+_EVALUATORS: Registry[type[Evaluator]] = Registry("evaluator", group="ptnas.evaluators")
 _EVALUATORS.register("zero-cost", ZeroCost)
 _EVALUATORS.register("table", TableEvaluator)
 _EVALUATORS.register("shortreg", ShortReg)

@@ -26,7 +26,7 @@ from ptnas.proxies.zico import zico
 from ptnas.registry import Registry
 from ptnas.settings import Setting
 
-_REGISTRY: Registry[AnyProxy] = Registry("proxy")
+_REGISTRY: Registry[AnyProxy] = Registry("proxy", group="ptnas.proxies")
 
 
 def register(proxy: AnyProxy) -> AnyProxy:

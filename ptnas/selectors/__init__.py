@@ -7,7 +7,7 @@ from ptnas.selectors.darts_pt import DartsPT
 from ptnas.selectors.proposals import Candidate, Proposal, SearchResult, search
 from ptnas.selectors.zero_cost import ZeroCostDISC, ZeroCostPT
 
-_REGISTRY: Registry[type[Selector]] = Registry("selector")
+_REGISTRY: Registry[type[Selector]] = Registry("selector", group="ptnas.selectors")
 _REGISTRY.register("zc-pt", ZeroCostPT)
 _REGISTRY.register("zc-disc", ZeroCostDISC)
 _REGISTRY.register("darts-alpha", DartsAlpha)

@@ -6,7 +6,7 @@ from ptnas.spaces.macro import MacroSpace
 from ptnas.spaces.mobilenet import MobileNetSpace
 from ptnas.spaces.nb201 import NB201Space
 
-_REGISTRY: Registry[SearchSpace] = Registry("space")
+_REGISTRY: Registry[SearchSpace] = Registry("space", group="ptnas.spaces")
 _REGISTRY.register("nb201", NB201Space())
 _REGISTRY.register("darts", DartsSpace())
 _REGISTRY.register("mobilenet", MobileNetSpace())

@@ -21,7 +21,7 @@ from ptnas.strategies.local_search import LocalSearch
 from ptnas.strategies.naswot import Naswot
 from ptnas.strategies.random_search import RandomSearch
 
-_STRATEGIES: Registry[type[Strategy]] = Registry("strategy")
+_STRATEGIES: Registry[type[Strategy]] = Registry("strategy", group="ptnas.strategies")
 _STRATEGIES.register("random", RandomSearch)
 _STRATEGIES.register("naswot", Naswot)
 _STRATEGIES.register("evolution", Evolution)
