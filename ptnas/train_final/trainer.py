@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ptnas import __version__, spaces
+from ptnas.data import DataError
 from ptnas.runtime.errors import UsageError
 from ptnas.drawing import save_genotype_picture
 from ptnas.event_files import summary_writer
@@ -129,11 +131,13 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
         train_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     run = log = saver = None
+    made = False
     if process.primary:
         run_dir = Path(args.output) / args.experiment
         if ckpt is not None:
             run = RunDir.reopen(run_dir)
         else:
+            made = not run_dir.exists()  # this run makes the dir: a data error before epoch 1 removes it again
             run = RunDir(run_dir, force=args.force)
             for stale in ("args.yaml", "results.json"):
                 (run.path / stale).unlink(missing_ok=True)
@@ -162,39 +166,46 @@ def _train(args: argparse.Namespace, ckpt: dict[str, Any] | None, command: str, 
 
     test = val = test_ema = None  # the latest evaluation: results.json reports the final one
     rngs: list[Any] = []
-    for epoch in range(progress.epoch, args.epochs):
-        start = time.perf_counter()
-        drop_prob = args.drop_path * epoch / args.epochs
-        if hasattr(model, "drop_path_prob"):
-            model.drop_path_prob = drop_prob
-        lr_now = optimizer.param_groups[0]["lr"]
-        train_metrics, progress.num_updates = train_one_epoch(
-            train_model, train_loader, criterion, optimizer, settings, process, epoch, progress.num_updates,
-            scheduler=scheduler if args.sched_on_updates else None, scaler=scaler, ema=ema,
-            progress=args.progress, desc=f"epoch {epoch + 1}/{args.epochs}")
-        if scheduler is not None:
-            scheduler.step(epoch + 1)
-        if process.distributed and not args.sync_bn:
-            distribute_bn(model, process.world_size, reduce=True)
-        evaluated = epoch + 1 == args.epochs or (epoch + 1) % args.eval_interval == 0
-        if evaluated:
-            test = evaluate(model, test_loader, process, settings)
-            val = evaluate(model, val_loader, process, settings) if val_loader is not None else None
-            test_ema = evaluate(ema.module, test_loader, process, settings) if ema is not None else None
-        progress.epoch = epoch + 1
-        progress.elapsed += time.perf_counter() - start
-        if evaluated and val is not None and (progress.best_val is None or val["top1"] > progress.best_val["top1"]):
-            progress.best_val = {"epoch": epoch + 1, "top1": val["top1"]}
-        # an epoch that was not evaluated carries no metrics (not the previous evaluation's)
-        record = {"epoch": epoch + 1, "lr": lr_now, "drop_path_prob": drop_prob, "train": train_metrics,
-                  **{split: metrics if evaluated else None
-                     for split, metrics in (("test", test), ("val", val), ("test_ema", test_ema))}}
-        progress.history.append(_summary(record))
-        rngs = gather(checkpoint.rng_state(device), process)  # every rank's, for an exact resume
-        if process.primary:
-            _log_epoch(log, record)
-            saver.save_checkpoint(epoch, metric=record["val"]["top1"] if record["val"] is not None else None)
-            tqdm.write(_line(record, args.epochs))
+    first = progress.epoch
+    try:
+        for epoch in range(progress.epoch, args.epochs):
+            start = time.perf_counter()
+            drop_prob = args.drop_path * epoch / args.epochs
+            if hasattr(model, "drop_path_prob"):
+                model.drop_path_prob = drop_prob
+            lr_now = optimizer.param_groups[0]["lr"]
+            train_metrics, progress.num_updates = train_one_epoch(
+                train_model, train_loader, criterion, optimizer, settings, process, epoch, progress.num_updates,
+                scheduler=scheduler if args.sched_on_updates else None, scaler=scaler, ema=ema,
+                progress=args.progress, desc=f"epoch {epoch + 1}/{args.epochs}")
+            if scheduler is not None:
+                scheduler.step(epoch + 1)
+            if process.distributed and not args.sync_bn:
+                distribute_bn(model, process.world_size, reduce=True)
+            evaluated = epoch + 1 == args.epochs or (epoch + 1) % args.eval_interval == 0
+            if evaluated:
+                test = evaluate(model, test_loader, process, settings)
+                val = evaluate(model, val_loader, process, settings) if val_loader is not None else None
+                test_ema = evaluate(ema.module, test_loader, process, settings) if ema is not None else None
+            progress.epoch = epoch + 1
+            progress.elapsed += time.perf_counter() - start
+            if evaluated and val is not None and (progress.best_val is None or val["top1"] > progress.best_val["top1"]):
+                progress.best_val = {"epoch": epoch + 1, "top1": val["top1"]}
+            # an epoch that was not evaluated carries no metrics (not the previous evaluation's)
+            record = {"epoch": epoch + 1, "lr": lr_now, "drop_path_prob": drop_prob, "train": train_metrics,
+                      **{split: metrics if evaluated else None
+                         for split, metrics in (("test", test), ("val", val), ("test_ema", test_ema))}}
+            progress.history.append(_summary(record))
+            rngs = gather(checkpoint.rng_state(device), process)  # every rank's, for an exact resume
+            if process.primary:
+                _log_epoch(log, record)
+                saver.save_checkpoint(epoch, metric=record["val"]["top1"] if record["val"] is not None else None)
+                tqdm.write(_line(record, args.epochs))
+    except DataError:  # a corrupt or missing image, found by the loader: nothing half-made is left behind
+        if made and progress.epoch == first:
+            log.close()
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
 
     if test is None:  # resumed after the last epoch: evaluate what the checkpoint holds
         test = evaluate(model, test_loader, process, settings)

@@ -163,3 +163,17 @@ def test_a_training_run_dir_holds_the_genotype_picture(tmp_path):
     events = EventAccumulator(str(run_dir / "events"), size_guidance={"images": 0})
     events.Reload()
     assert len(events.Images("genotype/picture")) == 1
+
+
+def test_a_corrupt_image_ends_the_run_in_one_line_and_leaves_no_run_dir(capsys, tmp_path):
+    """The loader finds the corrupt file in epoch 1: exit 2, one line naming it, and the run dir this run
+    made is gone (no args.yaml, events or pictures of a training that never happened)."""
+    data = write_colour_folder(tmp_path / "data", {"train": 4, "val": 2})
+    bad = data / "train" / "red" / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\nnot an image")
+    argv = ["--genotype", GENOTYPE, "--dataset", "imagenet", "--data", data, "--img-size", 16, "--recipe", "none",
+            "--epochs", 1, "--batch-size", 4, "--output", tmp_path / "runs", "--experiment", "x", *TINY]
+    assert run(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.png: not a readable image" in err[0]
+    assert not (tmp_path / "runs" / "x").exists()
