@@ -20,6 +20,10 @@ LONGEST_ECHO = 80  # characters of a bad value repeated in an error
 TYPES = {str: "a string", int: "an integer", float: "a number"}
 
 
+class WrongType(argparse.ArgumentTypeError):
+    """A value's text that is not of the setting's type (a YAML value or keyword says "expected an integer")."""
+
+
 def echo(value: Any) -> str:
     """A value as an error message repeats it: its repr, cut to LONGEST_ECHO characters."""
     text = repr(value)
@@ -49,7 +53,7 @@ class Setting:
         try:
             value = self.type(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{echo(text)} is not {TYPES.get(self.type, 'valid')}") from None
+            raise WrongType(f"{echo(text)} is not {TYPES.get(self.type, 'valid')}") from None
         if self.minimum is not None and value < self.minimum:
             raise argparse.ArgumentTypeError(f"must be at least {self.minimum:g}, got {value}")
         problem = self.check(value) if self.check is not None else None

@@ -20,6 +20,7 @@ from typing import Any, NoReturn, Sequence
 import yaml
 
 from ptnas.runtime.errors import UsageError
+from ptnas.settings import LONGEST_ECHO, WrongType, echo
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -32,7 +33,6 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 NOT_FROM_FILES = ("help", "config")  # dests a YAML file can never set
-LONGEST_ECHO = 80  # characters of a bad value repeated in an error
 
 
 def load_yaml(path: str | Path, origin: str) -> dict[str, Any]:
@@ -77,6 +77,8 @@ def _scalar(action: argparse.Action, value: Any, bad, ranged) -> Any:
         return str(value)
     try:
         return action.type(str(value))
+    except WrongType:
+        raise bad(_expected(action)) from None
     except argparse.ArgumentTypeError as e:  # a range check of the flag's type
         raise (ranged(e) if str(e).startswith("must") else bad(f"{_expected(action)}; {e}")) from None
     except (TypeError, ValueError):
@@ -87,7 +89,7 @@ def check_value(action: argparse.Action, key: str, value: Any, origin: str) -> A
     """`value` (from YAML) converted and checked as `action` would convert and check it on the command line."""
     flag = _flag(action)
 
-    shown = repr(value) if len(repr(value)) <= LONGEST_ECHO else repr(value)[:LONGEST_ECHO - 3] + "..."
+    shown = echo(value)
 
     where = f"{origin}: " if origin else ""  # the Python API's keywords: no origin, the command line's words
 
