@@ -160,6 +160,7 @@ def _check_args(args: argparse.Namespace) -> None:
     data.num_classes(args.dataset)
     evaluators.get(args.evaluator)
     strategies.check_flags(args)
+    limit.check_settings(args.max_latency, args.latency_table)
     multi_trial = args.strategy is not None
     if multi_trial:
         strategies.get(args.strategy)
@@ -373,7 +374,7 @@ def run(args: argparse.Namespace, process: Process, command: str) -> SearchResul
         size = space.size_kwargs(args.init_channels, args.layers)
         num_classes = data.num_classes(args.dataset)
         cost_limit = limit.Limit.of(space, num_classes, data.datasets.get(args.dataset).image_size, size,
-                                args.max_params, args.max_flops)
+                                    args.max_params, args.max_flops, args.max_latency, args.latency_table)
         table = evaluators.table(args.space, args.table) if args.table else None
         family = args.strategy or args.selector
         out = Path(args.out or f"runs/{args.space}-{family}-seed{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
@@ -437,7 +438,10 @@ def _within(cost_limit: limit.Limit, genotype, summary: dict) -> dict[str, Any]:
     cost, excess = cost_limit.cost(genotype), cost_limit.excess(genotype)
     if excess is not None:
         summary.setdefault("warnings", []).append(f"the found network is over the limit: {excess}")
-    return {**cost_limit.describe(), "params": cost.params, "flops": cost.macs, "within": excess is None}
+    found = {"params": cost.params, "flops": cost.macs}
+    if cost_limit.model.has_latency:
+        found["latency"] = cost.latency  # ms, predicted by --latency-table
+    return {**cost_limit.describe(), **found, "within": excess is None}
 
 
 def _one_line(e: BaseException) -> str:
