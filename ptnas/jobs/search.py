@@ -40,7 +40,7 @@ from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, saved_fla
 from ptnas.data import DataNotFoundError
 from ptnas.drawing import save_genotype_picture
 from ptnas.evaluators.distributed import RankFailed, Sharded
-from ptnas.evaluators.limited import Limited
+from ptnas.evaluators.limited import limited
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
@@ -497,7 +497,7 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path,
         elif args.resume:
             raise UsageError(f"--resume: {out} holds no {CHECKPOINT} (the supernet had not finished an epoch); "
                              "start again with --force")
-    evaluator = _limited(evaluators.build(args, _context(args, space, size, num_classes, process, out)), cost_limit)
+    evaluator = limited(evaluators.build(args, _context(args, space, size, num_classes, process, out)), cost_limit)
     evaluator = Sharded(evaluator, process)
     evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
 
@@ -617,10 +617,6 @@ def _train(args: argparse.Namespace, trainer: BilevelTrainer, run: RunDir, meta:
 
 
 # ---- multi-trial search ------------------------------------------------------------------------------
-def _limited(evaluator: evaluators.Evaluator, cost_limit: limit.Limit | None) -> evaluators.Evaluator:
-    return evaluator if cost_limit is None else Limited(evaluator, cost_limit)
-
-
 def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Path, cost_limit: limit.Limit | None):
     strategy_cls = strategies.get(args.strategy)
     strategy = strategy_cls.from_args(args)
@@ -630,7 +626,7 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
         cost_limit.check_reachable()
         searched = cost_limit.restrict(searched)
     context = _context(args, space, size, num_classes, process, out)
-    evaluator = (Sharded(_limited(evaluators.build(args, context), cost_limit), process) if strategy_cls.uses_evaluator
+    evaluator = (Sharded(limited(evaluators.build(args, context), cost_limit), process) if strategy_cls.uses_evaluator
                  else None)
     if evaluator is not None:
         evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
