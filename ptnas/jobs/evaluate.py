@@ -13,7 +13,9 @@ With `--max-params`, `--max-flops` or `--max-latency` (ptnas.spaces.limit) an ar
 recorded `rejected` with the reason and never built; a limit no architecture of the space meets is refused.
 
 Writes, in `--out`: config.yaml, evaluations.jsonl (one record per architecture, flushed as it finishes:
-index, genotype, value = score, status, reason, seconds, details), TensorBoard events and ranking.csv.
+index, genotype, value = score, status, reason, seconds, details), TensorBoard events, ranking.csv, and
+the scores against parameters, FLOPs and (with `--latency-table`) latency with their Pareto front
+(pareto-params.png, pareto-flops.png, pareto-latency.png; TensorBoard images `pareto/...`).
 Prints the ranking; with `--table`, the ground truth next to it and Spearman ρ / Kendall τ of the scores
 against it. Rerunning the same command continues an interrupted evaluation: what evaluations.jsonl
 already holds is not evaluated again.
@@ -43,6 +45,7 @@ from ptnas import __version__, data, evaluators, jsonio, proxies, spaces
 from ptnas.jobs import keywords
 from ptnas.runtime.config import OneLineParser, UsageError, load_yaml
 from ptnas.data import DataNotFoundError
+from ptnas.drawing import save_pareto_pictures
 from ptnas.evaluators import Record
 from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.evaluators.limited import limited
@@ -282,6 +285,8 @@ def run(args: argparse.Namespace, process: Process, command: str) -> EvaluationR
                                     args.max_params, args.max_flops, args.max_latency, args.latency_table)
         if cost_limit is not None:
             cost_limit.check_reachable()  # a limit that no architecture meets: refused before any work
+        costs = cost_limit.model if cost_limit is not None else limit.costs(  # for the Pareto pictures
+            space, num_classes, data.datasets.get(args.dataset).image_size, size, args.latency_table)
         context = evaluators.Context(space, num_classes, size={**space.search_size, **size},
                                      device=device, seed=args.seed, dataset=args.dataset, data_dir=args.data,
                                      download=args.download, train_portion=args.train_portion,
@@ -343,6 +348,9 @@ def run(args: argparse.Namespace, process: Process, command: str) -> EvaluationR
         for key, value in summary["correlation"].items():
             if value is not None and math.isfinite(value):
                 writer.add_scalar(f"correlation/{key}", value, 0)
+        scored = [(r.genotype, r.score) for r in records if r.ok and r.score is not None]
+        save_pareto_pictures(scored, lambda g: costs.of(space.parse(g)), run_dir.path, writer,
+                             latency=costs.has_latency, score=f"{args.evaluator} score")
     run_dir.write_text("ranking.csv", _csv(summary["rows"]))
     run_dir.write_json("summary.json", {"evaluator": evaluator.describe(), "correlation": summary["correlation"],
                                         "evaluations": len(records),
