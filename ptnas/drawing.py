@@ -4,7 +4,9 @@ A space's `draw(genotype)` describes its genotype as `Cell`s (nodes and op-label
 of `Block`s and calls `cell_figure` or `chain_figure`. Every edge label, unlabelled edge and block
 carries a gid (`edge:<cell>:<src>-><dst>`, `concat:...`, `block:<k>`, `fixed:<name>`), which tests
 read back and SVG files keep as element ids. `save_genotype_picture` writes a run dir's
-genotype.png / genotype.svg and the TensorBoard image `genotype/picture`.
+genotype.png / genotype.svg and the TensorBoard image `genotype/picture`. `pareto_figure` draws scored
+networks against a cost with their Pareto front (ptnas.pareto); `save_pareto_pictures` writes a run dir's
+pareto-params.png, pareto-flops.png (and pareto-latency.png) and the TensorBoard images `pareto/<cost>`.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import matplotlib
 import numpy as np
@@ -22,7 +24,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
 from matplotlib.transforms import Bbox
 
-from ptnas import atomic
+from ptnas import atomic, pareto
 
 TAG = "genotype/picture"  # TensorBoard image tag, next to the `genotype` text
 FORMATS = ("png", "svg", "pdf")
@@ -445,5 +447,61 @@ def save_genotype_picture(space: Any, genotype: Any, directory: str | Path, writ
     paths = [write_figure(fig, directory / "genotype.png"), write_figure(fig, directory / "genotype.svg")]
     if writer is not None:
         writer.add_image(TAG, figure_array(fig), 0, dataformats="HWC")
+        writer.flush()
+    return paths
+
+
+# ---- score against cost ----------------------------------------------------------------------------
+PARETO_AXES = {  # cost name: (axis label, its value of a ptnas.spaces.cost.Cost)
+    "params": ("parameters (millions)", lambda c: c.params / 1e6),
+    "flops": ("FLOPs: multiply-adds per image (millions)", lambda c: c.macs / 1e6),
+    "latency": ("predicted latency (ms)", lambda c: c.latency),
+}
+PARETO_TAG = "pareto/{}"  # TensorBoard image tag per cost name
+
+
+def pareto_figure(costs: Sequence[float], scores: Sequence[float], xlabel: str, ylabel: str = "score",
+                  title: str | None = None) -> Figure:
+    """One dot per network, score against cost, the Pareto front (`pareto.front`: fewer costs and higher scores
+    are better) marked and joined as the staircase of what it attains. The dots carry gids `pareto:others` and
+    `pareto:front`."""
+    on_front = pareto.front(costs, scores)
+    others = sorted(set(range(len(costs))) - set(on_front))
+    fig = Figure(figsize=(6.4, 4.4), dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.scatter([costs[i] for i in others], [scores[i] for i in others], s=18, c="#9e9e9e", alpha=0.7,
+               label="evaluated", gid="pareto:others")
+    fx, fy = [costs[i] for i in on_front], [scores[i] for i in on_front]
+    ax.step(fx, fy, where="post", c="#c0392b", lw=1.2, zorder=2)
+    ax.scatter(fx, fy, s=30, c="#c0392b", zorder=3, label=f"Pareto front ({len(on_front)})", gid="pareto:front")
+    ax.set_xlabel(f"{xlabel}, fewer is better")
+    ax.set_ylabel(f"{ylabel}, higher is better")
+    ax.set_title(title or f"{ylabel} against {xlabel}", fontsize=TITLE_SIZE)
+    ax.grid(True, lw=0.4, alpha=0.5)
+    ax.legend(loc="lower right", fontsize=LABEL_SIZE)
+    fig.tight_layout()
+    return fig
+
+
+def save_pareto_pictures(scored: Sequence[tuple[Any, float]], cost_of: Callable[[Any], Any], directory: str | Path,
+                         writer: Any = None, latency: bool = False, score: str = "score") -> list[Path]:
+    """`scored` (genotype, score) pairs drawn against their parameters, FLOPs and, with `latency`, latency
+    (`cost_of(genotype)`: a `Cost`) into `directory`/pareto-<cost>.png and, given a SummaryWriter, the images
+    `pareto/<cost>`. Nothing scored: nothing drawn (a warning). Returns the files written."""
+    if not scored:
+        warnings.warn("no Pareto pictures: no network was scored", stacklevel=2)
+        return []
+    costs = [cost_of(g) for g, _ in scored]
+    scores = [float(v) for _, v in scored]
+    paths = []
+    for name in ("params", "flops", "latency") if latency else ("params", "flops"):
+        label, value = PARETO_AXES[name]
+        fig = pareto_figure([value(c) for c in costs], scores, label, score,
+                            title=f"{score} against {label.split(' (')[0]} ({len(scored)} networks)")
+        paths.append(write_figure(fig, Path(directory) / f"pareto-{name}.png"))
+        if writer is not None:
+            writer.add_image(PARETO_TAG.format(name), figure_array(fig), 0, dataformats="HWC")
+    if writer is not None:
         writer.flush()
     return paths

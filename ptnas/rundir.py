@@ -16,8 +16,9 @@ import yaml
 
 from ptnas import atomic, jsonio
 
+PARETO = ("pareto-params.png", "pareto-flops.png", "pareto-latency.png")  # score against cost (drawing.py)
 ARTIFACTS = ("config.yaml", "scores.jsonl", "events", "genotype.json", "genotype.txt", "genotype.png", "genotype.svg",
-             "checkpoint")
+             "checkpoint", *PARETO)
 
 
 class RunDirExistsError(FileExistsError):
@@ -94,7 +95,7 @@ class RunDir:
         if not (self.path / "config.yaml").is_file():
             raise RunDirExistsError(f"--resume: {self.path} is not a run dir (it has no config.yaml)")
         _make(self.path)
-        for name in ("genotype.json", "genotype.txt", "genotype.png", "genotype.svg"):
+        for name in ("genotype.json", "genotype.txt", "genotype.png", "genotype.svg", *PARETO):
             (self.path / name).unlink(missing_ok=True)
 
     @classmethod

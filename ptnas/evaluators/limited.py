@@ -10,6 +10,11 @@ from ptnas.evaluators.base import Evaluator, Record, Sink
 from ptnas.spaces.limit import Limit
 
 
+def limited(evaluator: Evaluator, limit: Limit | None) -> Evaluator:
+    """`evaluator` behind `limit` (None: no limit, the evaluator itself)."""
+    return evaluator if limit is None else Limited(evaluator, limit)
+
+
 class Limited(Evaluator):
     """`evaluator`, with the genotypes over `limit` rejected before it sees them."""
 

@@ -9,9 +9,13 @@ The genotypes come from `--genotypes FILE` (one per line), `--run RUN_DIR` (the 
 search) or `--sample K` (K distinct random architectures of the space, drawn with `--seed`). Each is
 evaluated on the search splits of `--dataset` (training evaluators train on the first `--train-portion`
 and validate on the rest) at the size `--init-channels` / `--layers` (default: the space's search size).
+With `--max-params`, `--max-flops` or `--max-latency` (ptnas.spaces.limit) an architecture over the limit is
+recorded `rejected` with the reason and never built; a limit no architecture of the space meets is refused.
 
 Writes, in `--out`: config.yaml, evaluations.jsonl (one record per architecture, flushed as it finishes:
-index, genotype, value = score, status, reason, seconds, details), TensorBoard events and ranking.csv.
+index, genotype, value = score, status, reason, seconds, details), TensorBoard events, ranking.csv, and
+the scores against parameters, FLOPs and (with `--latency-table`) latency with their Pareto front
+(pareto-params.png, pareto-flops.png, pareto-latency.png; TensorBoard images `pareto/...`).
 Prints the ranking; with `--table`, the ground truth next to it and Spearman ρ / Kendall τ of the scores
 against it. Rerunning the same command continues an interrupted evaluation: what evaluations.jsonl
 already holds is not evaluated again.
@@ -41,8 +45,10 @@ from ptnas import __version__, data, evaluators, jsonio, proxies, spaces
 from ptnas.jobs import keywords
 from ptnas.runtime.config import OneLineParser, UsageError, load_yaml
 from ptnas.data import DataNotFoundError
+from ptnas.drawing import save_pareto_pictures
 from ptnas.evaluators import Record
 from ptnas.evaluators.distributed import RankFailed, Sharded
+from ptnas.evaluators.limited import limited
 from ptnas.evaluators.table import column
 from ptnas.flags import at_least
 from ptnas.strategies.base import MAX_SAMPLES, WHY_MAX, sample_unique
@@ -50,6 +56,7 @@ from ptnas.runtime.process import Process, broadcast, settle
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.seeding import SEED
+from ptnas.spaces import limit
 from ptnas.rank_correlation import spearman_kendall
 from ptnas.rundir import RunDir, RunDirExistsError, refuse_other_program
 
@@ -75,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     for setting in evaluators.ZeroCost.SETTINGS:  # declared once, by the zero-cost evaluator
         setting.add_to(z)
     evaluators.add_flags(p)
+    c = p.add_argument_group("cost limit (an architecture over it is rejected unevaluated; docs/costs.md)")
+    for setting in limit.SETTINGS:
+        setting.add_to(c)
     d = p.add_argument_group("data and networks")
     for setting in data.SETTINGS:  # declared once, by ptnas.data
         setting.add_to(d)
@@ -170,6 +180,7 @@ def _check(args: argparse.Namespace) -> None:
     proxies.get(args.proxy)
     data.num_classes(args.dataset)
     evaluators.check_flags(args)
+    limit.check_settings(args.max_latency, args.latency_table)
     if args.table is not None:
         if args.space not in evaluators.table_spaces():
             raise UsageError(f"--table works with --space {' or '.join(evaluators.table_spaces())}, not {args.space}")
@@ -269,12 +280,20 @@ def run(args: argparse.Namespace, process: Process, command: str) -> EvaluationR
         genotypes = genotypes_of(args, space)
         table = evaluators.table(args.space, args.table) if args.table else None
         out = Path(args.out or f"runs/evaluate-{args.space}-{args.evaluator}-seed{args.seed}")
-        context = evaluators.Context(space, data.num_classes(args.dataset), size={**space.search_size, **size},
+        num_classes = data.num_classes(args.dataset)
+        cost_limit = limit.Limit.of(space, num_classes, data.datasets.get(args.dataset).image_size, size,
+                                    args.max_params, args.max_flops, args.max_latency, args.latency_table)
+        if cost_limit is not None:
+            cost_limit.check_reachable()  # a limit that no architecture meets: refused before any work
+        costs = cost_limit.model if cost_limit is not None else limit.costs(  # for the Pareto pictures
+            space, num_classes, data.datasets.get(args.dataset).image_size, size, args.latency_table)
+        context = evaluators.Context(space, num_classes, size={**space.search_size, **size},
                                      device=device, seed=args.seed, dataset=args.dataset, data_dir=args.data,
                                      download=args.download, train_portion=args.train_portion,
                                      batch_size=args.batch_size, workers=args.workers,
                                      run_dir=out if process.primary else None, progress=False)
-        evaluator = Sharded(evaluators.build(args, context), process)  # candidates split over the ranks
+        # over-limit candidates rejected by every rank for its own share
+        evaluator = Sharded(limited(evaluators.build(args, context), cost_limit), process)
         evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
         config = {k: v for k, v in vars(args).items() if k != "config"}
         config.update(program=PROG, genotypes_evaluated=[str(g) for g in genotypes], network_size=context.size, device=str(device),
@@ -329,6 +348,9 @@ def run(args: argparse.Namespace, process: Process, command: str) -> EvaluationR
         for key, value in summary["correlation"].items():
             if value is not None and math.isfinite(value):
                 writer.add_scalar(f"correlation/{key}", value, 0)
+        scored = [(r.genotype, r.score) for r in records if r.ok and r.score is not None]
+        save_pareto_pictures(scored, lambda g: costs.of(space.parse(g)), run_dir.path, writer,
+                             latency=costs.has_latency, score=f"{args.evaluator} score")
     run_dir.write_text("ranking.csv", _csv(summary["rows"]))
     run_dir.write_json("summary.json", {"evaluator": evaluator.describe(), "correlation": summary["correlation"],
                                         "evaluations": len(records),

@@ -7,7 +7,9 @@ Two families, one front door:
     an evaluator (--evaluator, default zero-cost with the search's proxy and V).
   --strategy random|naswot|evolution|local: multi-trial search that evaluates whole architectures with
     the evaluator, optionally steered by a zero-cost proxy (warm-up, move proposal).
-Both write the same run dir: config.yaml, scores.jsonl, events/, genotype.json and genotype.txt.
+Both write the same run dir: config.yaml, scores.jsonl, events/, genotype.json and genotype.txt; a multi-trial
+search also draws its scores against parameters, FLOPs and (with --latency-table) latency with their Pareto
+front (pareto-*.png and the TensorBoard images pareto/*).
 Under torchrun (`torchrun --nproc_per_node 8 search.py ...`, docs/distributed.md) the proposal rounds and the
 evaluations are split over the ranks; rank 0 writes the run dir and every rank returns its genotype.
 
@@ -38,9 +40,9 @@ from ptnas import __version__, data, evaluators, flags, jsonio, precision, proxi
 from ptnas.jobs import keywords
 from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, saved_flags
 from ptnas.data import DataNotFoundError
-from ptnas.drawing import save_genotype_picture
+from ptnas.drawing import save_genotype_picture, save_pareto_pictures
 from ptnas.evaluators.distributed import RankFailed, Sharded
-from ptnas.evaluators.limited import Limited
+from ptnas.evaluators.limited import limited
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
 from ptnas.rundir import RunDir, RunDirExistsError
@@ -138,6 +140,10 @@ def _check_args(args: argparse.Namespace) -> None:
     data.num_classes(args.dataset)
     evaluators.get(args.evaluator)
     strategies.check_flags(args)
+    limit.check_settings(args.max_latency, args.latency_table)
+    if args.latency_table is not None and args.max_latency is None and args.strategy is None:
+        raise UsageError("--latency-table applies to --max-latency and to the Pareto pictures of a --strategy search; "
+                         f"{args.selector or selectors.DEFAULT} alone does not read it")
     multi_trial = args.strategy is not None
     if multi_trial:
         strategies.get(args.strategy)
@@ -337,7 +343,11 @@ def run(args: argparse.Namespace, process: Process, command: str) -> SearchResul
         size = space.size_kwargs(args.init_channels, args.layers)
         num_classes = data.num_classes(args.dataset)
         cost_limit = limit.Limit.of(space, num_classes, data.datasets.get(args.dataset).image_size, size,
-                                args.max_params, args.max_flops)
+                                    args.max_params, args.max_flops, args.max_latency, args.latency_table)
+        costs = None  # a multi-trial search draws every evaluated network against its costs, limit or not
+        if args.strategy is not None:
+            costs = cost_limit.model if cost_limit is not None else limit.costs(
+                space, num_classes, data.datasets.get(args.dataset).image_size, size, args.latency_table)
         table = evaluators.table(args.space, args.table) if args.table else None
         family = args.strategy or args.selector
         out = Path(args.out or f"runs/{args.space}-{family}-seed{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
@@ -393,7 +403,24 @@ def run(args: argparse.Namespace, process: Process, command: str) -> SearchResul
     run_dir.write_text("genotype.txt", str(genotype) + "\n")
     with closing(summary_writer(run_dir.path / "events")) as writer:
         save_genotype_picture(space, genotype, run_dir.path, writer)
+        if costs is not None:
+            scored, score = _scored(run_dir.path, args)
+            save_pareto_pictures(scored, lambda g: costs.of(space.parse(g)), run_dir.path, writer,
+                                 latency=costs.has_latency, score=score)
     return result
+
+
+def _scored(path: Path, args: argparse.Namespace) -> tuple[list[tuple[str, float]], str]:
+    """A multi-trial run's scored networks, (genotype text, score) in scores.jsonl's order, and what the score
+    is: its evaluations, or, where nothing was evaluated (naswot), its proxy's scores."""
+    rows = [json.loads(line) for line in (path / "scores.jsonl").read_text(encoding="utf-8").splitlines()]
+    evaluated = [r for r in rows if r["kind"] == "evaluation" and r["status"] == "ok"]
+    kept = evaluated or [r for r in rows if r["kind"] == "proxy"]
+    scored: dict[str, float] = {}
+    for r in kept:
+        if r["value"] is not None:
+            scored.setdefault(r["genotype"], r["value"])
+    return list(scored.items()), f"{args.evaluator if evaluated else args.proxy} score"
 
 
 def _within(cost_limit: limit.Limit, genotype, summary: dict) -> dict[str, Any]:
@@ -401,7 +428,10 @@ def _within(cost_limit: limit.Limit, genotype, summary: dict) -> dict[str, Any]:
     cost, excess = cost_limit.cost(genotype), cost_limit.excess(genotype)
     if excess is not None:
         summary.setdefault("warnings", []).append(f"the found network is over the limit: {excess}")
-    return {**cost_limit.describe(), "params": cost.params, "flops": cost.macs, "within": excess is None}
+    found = {"params": cost.params, "flops": cost.macs}
+    if cost_limit.model.has_latency:
+        found["latency"] = cost.latency  # ms, predicted by --latency-table
+    return {**cost_limit.describe(), **found, "within": excess is None}
 
 
 def _one_line(e: BaseException) -> str:
@@ -457,7 +487,7 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path,
         elif args.resume:
             raise UsageError(f"--resume: {out} holds no {CHECKPOINT} (the supernet had not finished an epoch); "
                              "start again with --force")
-    evaluator = _limited(evaluators.build(args, _context(args, space, size, num_classes, process, out)), cost_limit)
+    evaluator = limited(evaluators.build(args, _context(args, space, size, num_classes, process, out)), cost_limit)
     evaluator = Sharded(evaluator, process)
     evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
 
@@ -577,10 +607,6 @@ def _train(args: argparse.Namespace, trainer: BilevelTrainer, run: RunDir, meta:
 
 
 # ---- multi-trial search ------------------------------------------------------------------------------
-def _limited(evaluator: evaluators.Evaluator, cost_limit: limit.Limit | None) -> evaluators.Evaluator:
-    return evaluator if cost_limit is None else Limited(evaluator, cost_limit)
-
-
 def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Path, cost_limit: limit.Limit | None):
     strategy_cls = strategies.get(args.strategy)
     strategy = strategy_cls.from_args(args)
@@ -590,7 +616,7 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
         cost_limit.check_reachable()
         searched = cost_limit.restrict(searched)
     context = _context(args, space, size, num_classes, process, out)
-    evaluator = (Sharded(_limited(evaluators.build(args, context), cost_limit), process) if strategy_cls.uses_evaluator
+    evaluator = (Sharded(limited(evaluators.build(args, context), cost_limit), process) if strategy_cls.uses_evaluator
                  else None)
     if evaluator is not None:
         evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
