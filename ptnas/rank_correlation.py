@@ -9,7 +9,6 @@ import math
 from typing import Sequence
 
 import numpy as np
-from scipy import stats
 
 
 def spearman_kendall(score: Sequence[float], truth: Sequence[float]) -> tuple[float, float]:
@@ -17,6 +16,8 @@ def spearman_kendall(score: Sequence[float], truth: Sequence[float]) -> tuple[fl
     s, t = np.asarray(score, dtype=float), np.asarray(truth, dtype=float)
     if len(s) < 2 or np.ptp(s) == 0 or np.ptp(t) == 0:
         return math.nan, math.nan
+    from scipy import stats  # scipy loads when a correlation is computed, not with the program
+
     return float(stats.spearmanr(s, t).statistic), float(stats.kendalltau(s, t).statistic)
 
 

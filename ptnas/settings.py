@@ -16,18 +16,9 @@ import argparse
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-LONGEST_ECHO = 80  # characters of a bad value repeated in an error
+from ptnas.runtime.errors import WrongType, echo
+
 TYPES = {str: "a string", int: "an integer", float: "a number"}
-
-
-class WrongType(argparse.ArgumentTypeError):
-    """A value's text that is not of the setting's type (a YAML value or keyword says "expected an integer")."""
-
-
-def echo(value: Any) -> str:
-    """A value as an error message repeats it: its repr, cut to LONGEST_ECHO characters."""
-    text = repr(value)
-    return text if len(text) <= LONGEST_ECHO else text[:LONGEST_ECHO - 3] + "..."
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from ptnas.jobs.train import PROG, USER_ERRORS, build_parser, resolve  # noqa: F
 
 def main(argv: Sequence[str] | None = None) -> int:
     from ptnas import malloc
-    from ptnas.train_final import trainer  # heavy imports after argument errors are out of the way
 
     malloc.keep_freed_memory()
     try:
         args, ckpt = resolve(argv)
     except (*USER_ERRORS, ValueError) as e:
         fail(PROG, str(e))
+    from ptnas.train_final import trainer  # timm and torchvision load after argument errors are out of the way
     try:
         trainer.train(args, ckpt, command=" ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
     except USER_ERRORS as e:

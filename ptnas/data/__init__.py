@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from torch.utils.data import Dataset, Subset
-from torchvision.datasets import ImageFolder
 
 from ptnas.data.batches import BatchSource
-from ptnas.data.cifar import DataError, DataNotFoundError, cifar, cifar_transform
+from ptnas.data.cifar import cifar, cifar_transform
 from ptnas.data.decoded import DecodedImages, decoded
+from ptnas.data.errors import DataError, DataNotFoundError
 from ptnas.data.imagenet import imagenet, imagenet_splits, imagenet_transform
 from ptnas.data.synthetic import synthetic_cifar10
 from ptnas.data import datasets
@@ -94,6 +94,8 @@ def first_portion(dataset: Dataset, portion: float) -> Subset:
     """
     if not 0 < portion <= 1:
         raise ValueError(f"train_portion must be in (0, 1], got {portion}")
+    from torchvision.datasets import ImageFolder
+
     if isinstance(dataset, ImageFolder):
         by_class: dict[int, list[int]] = {}
         for i, t in enumerate(dataset.targets):

@@ -1,36 +1,21 @@
-"""CIFAR-10/100 from a directory: torchvision's own layout or an ImageFolder tree (train/, test/)."""
+"""CIFAR-10/100 from a directory: torchvision's own layout or an ImageFolder tree (train/, test/).
+torchvision is imported when a split or transform is made, not with the module (programs start faster)."""
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 from typing import Callable
 
-import torchvision
 from PIL import Image
 from torch.utils.data import Dataset
-from torchvision import transforms as T
-from torchvision.datasets import ImageFolder
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from ptnas.data.datasets import CIFAR_MEAN_STD as MEAN_STD
+from ptnas.data.errors import DataError, DataNotFoundError
 
-_TORCHVISION = {
-    "cifar10": (torchvision.datasets.CIFAR10, "cifar-10-batches-py", 10),
-    "cifar100": (torchvision.datasets.CIFAR100, "cifar-100-python", 100),
+_TORCHVISION = {  # torchvision's dataset class, its folder, the classes
+    "cifar10": ("CIFAR10", "cifar-10-batches-py", 10),
+    "cifar100": ("CIFAR100", "cifar-100-python", 100),
 }
-
-
-class DataNotFoundError(FileNotFoundError):
-    """The dataset is not where the user pointed; the message says where we looked and what to pass."""
-
-
-class DataError(DataNotFoundError):
-    """The data is there but unusable (a corrupt image, an empty folder); one line naming the file or folder."""
-
-    def __init__(self, message: str):
-        if "\nOriginal Traceback" in message:  # re-raised by a DataLoader worker: keep our own last line
-            message = message.strip().splitlines()[-1].split(": ", 1)[-1]
-        super().__init__(message)
 
 
 def read_image(path: str) -> Image.Image:
@@ -44,10 +29,13 @@ def read_image(path: str) -> Image.Image:
         raise DataError(f"{path}: not a readable image ({type(e).__name__}: {e})".replace("\n", " ")) from None
 
 
-def image_folder(folder: str | Path, transform: Callable | None = None) -> ImageFolder:
+def image_folder(folder: str | Path, transform: Callable | None = None):
     """`folder/<class>/<image>` as an ImageFolder that reads through `read_image`; DataError (one line)
     when there is no class folder or a class folder holds no image."""
     folder = Path(folder)
+    from torchvision.datasets import ImageFolder
+    from torchvision.datasets.folder import IMG_EXTENSIONS
+
     try:
         ds = ImageFolder(str(folder), transform=transform, loader=read_image, allow_empty=True)
     except FileNotFoundError:  # torchvision: no class folder at all
@@ -64,6 +52,8 @@ def image_folder(folder: str | Path, transform: Callable | None = None) -> Image
 def cifar_transform(name: str, train: bool, cutout: int = 0) -> Callable:
     """Standard crop + flip (train) and normalisation; `cutout` > 0 adds timm-free Cutout via RandomErasing."""
     mean, std = MEAN_STD[name]
+    from torchvision import transforms as T
+
     steps = [T.RandomCrop(32, padding=4), T.RandomHorizontalFlip()] if train else []
     steps += [T.ToTensor(), T.Normalize(mean, std)]
     if train and cutout > 0:
@@ -80,7 +70,9 @@ def cifar(name: str, root: str | Path, train: bool, transform: Callable | None =
     cls, folder, num_classes = _TORCHVISION[name]
     root = Path(root)
     if (root / folder).is_dir() or download:
-        return cls(str(root), train=train, transform=transform, download=download)
+        import torchvision
+
+        return getattr(torchvision.datasets, cls)(str(root), train=train, transform=transform, download=download)
     split = root / ("train" if train else "test")
     if split.is_dir():
         ds = image_folder(split, transform)

@@ -16,7 +16,6 @@ from typing import Iterator
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
-from torchvision.datasets import ImageFolder
 
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -103,6 +102,8 @@ def _crop_and_flip(x: torch.Tensor, pad: int, g: torch.Generator) -> torch.Tenso
 
 def _as_uint8(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """Every image of a dataset without a transform, as uint8 N×3×H×W, and its labels."""
+    from torchvision.datasets import ImageFolder
+
     base, indices = dataset, None
     if isinstance(dataset, Subset):
         base, indices = dataset.dataset, list(dataset.indices)

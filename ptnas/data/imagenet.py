@@ -7,19 +7,21 @@ centre crop for evaluation, normalised with the ImageNet channel statistics.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
-
-from torchvision import transforms as T
-from torchvision.datasets import ImageFolder
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ptnas.data.cifar import DataNotFoundError, image_folder
 from ptnas.data.datasets import IMAGENET_MEAN_STD as MEAN_STD
+
+if TYPE_CHECKING:
+    from torchvision.datasets import ImageFolder
 
 EVAL_CROP_FRACTION = 0.875  # 224 out of 256
 
 
 def imagenet_transform(train: bool, img_size: int = 224, color_jitter: Sequence[float] | None = None) -> Callable:
     """Training: RandomResizedCrop(img_size), flip, ColorJitter(b, c, s, h) when given; eval: resize + centre crop."""
+    from torchvision import transforms as T  # torchvision loads when a transform is made
+
     mean, std = MEAN_STD
     if train:
         steps: list = [T.RandomResizedCrop(img_size), T.RandomHorizontalFlip()]

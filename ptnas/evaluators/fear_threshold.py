@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from skimage.feature import hog
 from torch import nn
 
 from ptnas.data.decoded import DecodedImages
@@ -31,6 +30,8 @@ HIDDEN, MAX_EPOCHS, PATIENCE, BATCH_SIZE, LR, HELD_OUT = 256, 100, 5, 256, 1e-3,
 
 def hog_features(images: DecodedImages) -> torch.Tensor:
     """HOG descriptor of every image (uint8 RGB images; float images are rescaled to [0, 1] first)."""
+    from skimage.feature import hog  # scikit-image loads with the first FEAR evaluation, not with every program
+
     x = images.images.cpu()
     if x.dtype != torch.uint8:
         low, high = x.amin(), x.amax()

@@ -13,8 +13,6 @@ import math
 from typing import Callable
 
 import torch
-from timm.optim import create_optimizer_v2
-from timm.scheduler import create_scheduler_v2
 from torch import nn
 
 from ptnas.data.decoded import DecodedImages
@@ -44,6 +42,9 @@ class ShortTraining:
         self.settings = step_settings(device)
         if self.settings.channels_last:
             model.to(memory_format=torch.channels_last)
+        from timm.optim import create_optimizer_v2  # timm loads with the first training, not with every program
+        from timm.scheduler import create_scheduler_v2
+
         self.optimizer = create_optimizer_v2(model, opt="sgd", lr=lr, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
                                              filter_bias_and_bn=False)
         self.scheduler, _ = create_scheduler_v2(self.optimizer, sched="cosine", num_epochs=epochs, min_lr=0.0,

@@ -45,7 +45,6 @@ from ptnas import __version__, data, evaluators, jsonio, proxies, spaces
 from ptnas.jobs import keywords
 from ptnas.runtime.config import OneLineParser, UsageError, load_yaml
 from ptnas.data import DataNotFoundError
-from ptnas.drawing import save_pareto_pictures
 from ptnas.evaluators import Record
 from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.evaluators.limited import limited
@@ -349,6 +348,8 @@ def run(args: argparse.Namespace, process: Process, command: str) -> EvaluationR
             if value is not None and math.isfinite(value):
                 writer.add_scalar(f"correlation/{key}", value, 0)
         scored = [(r.genotype, r.score) for r in records if r.ok and r.score is not None]
+        from ptnas.drawing import save_pareto_pictures  # matplotlib loads at the end only
+
         save_pareto_pictures(scored, lambda g: costs.of(space.parse(g)), run_dir.path, writer,
                              latency=costs.has_latency, score=f"{args.evaluator} score")
     run_dir.write_text("ranking.csv", _csv(summary["rows"]))

@@ -40,7 +40,6 @@ from ptnas import __version__, data, evaluators, flags, jsonio, precision, proxi
 from ptnas.jobs import keywords
 from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, saved_flags
 from ptnas.data import DataNotFoundError
-from ptnas.drawing import save_genotype_picture, save_pareto_pictures
 from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.evaluators.limited import limited
 from ptnas.event_files import summary_writer
@@ -402,6 +401,8 @@ def run(args: argparse.Namespace, process: Process, command: str) -> SearchResul
     run_dir.write_json("genotype.json", summary)
     run_dir.write_text("genotype.txt", str(genotype) + "\n")
     with closing(summary_writer(run_dir.path / "events")) as writer:
+        from ptnas.drawing import save_genotype_picture, save_pareto_pictures  # matplotlib loads at the end only
+
         save_genotype_picture(space, genotype, run_dir.path, writer)
         if costs is not None:
             scored, score = _scored(run_dir.path, args)

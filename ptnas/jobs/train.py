@@ -19,8 +19,6 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-import timm.optim
-
 from ptnas import device as devices, spaces
 from ptnas.runtime import config
 from ptnas.runtime.config import OneLineParser, UsageError
@@ -231,6 +229,8 @@ def _finish(args: argparse.Namespace) -> None:
             raise UsageError(f"--{flag.replace('_', '-')} must be in [{low}, {high}), got {getattr(args, flag)}")
     if args.aux_weight < 0:
         raise UsageError(f"--aux-weight must be >= 0, got {args.aux_weight}")
+    import timm.optim  # timm loads when a run is checked, not for --help
+
     if args.opt.lower() not in timm.optim.list_optimizers():
         raise UsageError(f"unknown optimizer {args.opt!r}; timm's include momentum, sgd, adamw, rmsproptf, lamb")
     try:

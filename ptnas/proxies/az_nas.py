@@ -29,7 +29,6 @@ import math
 
 import numpy as np
 import torch
-from scipy import stats
 from torch import nn
 from torch.nn import functional as F
 
@@ -126,6 +125,8 @@ def gradient_score(g_in: torch.Tensor, g_out: torch.Tensor) -> float:
 
 def log_rank_sum(rows: list[dict[str, float]], parts: tuple[Proxy, ...]) -> list[float]:
     """AZ-NAS: Σ over parts of log(rank / N), ranks ascending (N = best), ties averaged."""
+    from scipy import stats  # loads with the first population, not with every program
+
     total = np.zeros(len(rows))
     for p in parts:
         values = np.array([row[p.name] for row in rows])

@@ -19,8 +19,7 @@ from typing import Any, NoReturn, Sequence
 
 import yaml
 
-from ptnas.runtime.errors import UsageError
-from ptnas.settings import LONGEST_ECHO, WrongType, echo
+from ptnas.runtime.errors import LONGEST_ECHO, UsageError, WrongType, echo
 
 
 class OneLineParser(argparse.ArgumentParser):

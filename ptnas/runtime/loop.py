@@ -12,7 +12,6 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from timm.utils import accuracy, dispatch_clip_grad, unwrap_model
 from torch import nn
 from tqdm import tqdm
 
@@ -73,6 +72,7 @@ def train_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor, criterion: Ca
     else:
         loss.backward()
         if settings.clip_grad:
+            from timm.utils import dispatch_clip_grad
             dispatch_clip_grad(model.parameters(), settings.clip_grad)
         optimizer.step()
     return loss.detach(), logits.detach()
@@ -91,6 +91,8 @@ def train_one_epoch(model: nn.Module, loader, criterion: Callable, optimizer: to
     "steps"}); returning True ends the epoch there (FEAR's stage 1 trains until a running accuracy is
     reached). Without it the metrics stay on the device until the end of the epoch (no per-step sync).
     """
+    from timm.utils import unwrap_model  # timm loads when training starts, not with the program
+
     model.train()
     if hasattr(getattr(loader, "sampler", None), "set_epoch"):
         loader.sampler.set_epoch(epoch)
@@ -126,6 +128,8 @@ def train_one_epoch(model: nn.Module, loader, criterion: Callable, optimizer: to
 
 def _batch_sums(loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """`[loss·n, top1·n, top5·n, n]` of one batch (accuracies in %), as float64 on the batch's device."""
+    from timm.utils import accuracy
+
     logits = logits.float()
     top1, top5 = accuracy(logits, y, topk=(1, min(5, logits.shape[1])))
     n = y.shape[0]

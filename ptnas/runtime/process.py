@@ -15,7 +15,6 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from timm.utils import init_distributed_device
 
 from ptnas import device as devices
 
@@ -73,6 +72,8 @@ def init_process(device: str = "auto", timeout: float | None = None) -> Process:
                          f"{torch.cuda.device_count()} GPU(s): start at most that many processes per machine "
                          "(torchrun --nproc_per_node)")
     args = types.SimpleNamespace(device=str(resolved))
+    from timm.utils import init_distributed_device  # timm (and torchvision) load when a run starts, not for --help
+
     final = init_distributed_device(args)
     process = Process(final, args.rank, args.local_rank, args.world_size)
     if process.distributed:

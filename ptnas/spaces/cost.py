@@ -23,7 +23,6 @@ from typing import Any, Hashable, NamedTuple
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 EdgeId = str
 
@@ -62,6 +61,8 @@ def count(module: nn.Module | None, input_shape: Sequence[int]) -> Cost:
     was_training = module.training
     module.eval()
     try:
+        from torch.utils.flop_counter import FlopCounterMode  # it loads triton (0.2 s): only when counting
+
         with FlopCounterMode(display=False) as counter:
             module(torch.zeros(*input_shape))
     finally:

@@ -14,7 +14,6 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from timm.utils import CheckpointSaver, unwrap_model
 
 LAST = "last.pth.tar"
 
@@ -60,7 +59,9 @@ class TrainState:
         self.ema = ema
         self.extra = extra
 
-    def get_checkpoint_state(self, ema: bool = False, unwrap_fn=unwrap_model) -> dict[str, Any]:
+    def get_checkpoint_state(self, ema: bool = False, unwrap_fn=None) -> dict[str, Any]:
+        if unwrap_fn is None:
+            from timm.utils import unwrap_model as unwrap_fn
         if ema:
             return {} if self.ema is None else {"state_dict_ema": unwrap_fn(self.ema).state_dict()}
         state = {"arch": self.arch, "state_dict": unwrap_fn(self.model).state_dict()}
@@ -71,7 +72,10 @@ class TrainState:
 
 
 def saver(state: TrainState, optimizer: torch.optim.Optimizer, directory: Path, scaler=None,
-          history: int = 10) -> CheckpointSaver:
+          history: int = 10):
+    """timm's `CheckpointSaver` of `state` (timm loads with the first checkpoint, not for `--help`)."""
+    from timm.utils import CheckpointSaver
+
     directory.mkdir(parents=True, exist_ok=True)
     return CheckpointSaver(state.model, optimizer, amp_scaler=scaler, checkpoint_dir=str(directory),
                            recovery_dir=str(directory), decreasing=False, max_history=history, task=state)
@@ -101,6 +105,8 @@ def load(path: Path) -> dict[str, Any]:
 def restore(ckpt: dict[str, Any], model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler=None,
             scaler=None, ema=None) -> None:
     """Load weights and optimiser/scheduler/scaler/EMA states (RNG states are restored separately, per rank)."""
+    from timm.utils import unwrap_model
+
     try:
         unwrap_model(model).load_state_dict(ckpt["state_dict"])
         if ema is not None:
