@@ -5,7 +5,8 @@
 Each command runs in a fresh interpreter `--runs` times, alternated with the others; the median wall time is
 printed, and its excess over `python -c "import torch"`. Time it on an idle machine: a second process on
 the 2 cores doubles these figures. The tiny search (NB201, synthetic data, C=4, one cell, one proposal of one
-batch of 8) is nearly all start-up; `-X importtime` of it says which libraries it loaded.
+batch of 8) is mostly work (its synthetic data alone takes seconds); `-X importtime` says which libraries
+each command loaded and how long its imports took beyond torch's.
 """
 from __future__ import annotations
 
@@ -35,12 +36,22 @@ def commands(out: str) -> dict[str, list[str]]:
                                            "--out", out, "--force"]}
 
 
-def loaded(command: list[str]) -> list[str]:
-    """The HEAVY libraries a command imports, from `-X importtime`."""
+def imports(command: list[str]) -> tuple[list[str], float]:
+    """The HEAVY libraries a command imports, and the seconds its imports take beyond torch's (from
+    `-X importtime`: every top-level import's cumulative time, less torch's own)."""
     done = subprocess.run([command[0], "-X", "importtime", *command[1:]], capture_output=True, text=True,
                           cwd=ROOT, check=True)
-    names = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    return [h for h in HEAVY if h in names]
+    names, total, torch_us = set(), 0, 0
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line or "cumulative" in line:
+            continue
+        _, cumulative, name = line.split("|", 2)
+        names.add(name.strip())
+        if name.strip() == "torch":
+            torch_us = int(cumulative)
+        if not name[1:].startswith(" "):  # a top-level import (nested ones are indented further)
+            total += int(cumulative)
+    return [h for h in HEAVY if h in names], (total - torch_us) / 1e6
 
 
 def main() -> int:
@@ -58,10 +69,16 @@ def main() -> int:
                                stderr=subprocess.DEVNULL)
                 seconds[name].append(time.perf_counter() - start)
         base = statistics.median(seconds["import torch"])
-        print(f"{'command':<26} {'median s':>8} {'over torch':>10}  libraries loaded (of {', '.join(HEAVY)})")
+        _, base_imports = imports(todo["import torch"])
+        print(f"{'command':<26} {'median s':>8} {'over torch':>10} {'imports':>8}  "
+              f"libraries loaded (of {', '.join(HEAVY)})")
         for name, command in todo.items():
             median = statistics.median(seconds[name])
-            print(f"{name:<26} {median:8.2f} {median - base:+10.2f}  {', '.join(loaded(command)) or '-'}")
+            libraries, imported = imports(command)
+            print(f"{name:<26} {median:8.2f} {median - base:+10.2f} {imported - base_imports:+8.2f}  "
+                  f"{', '.join(libraries) or '-'}")
+        print("imports: seconds of imports beyond `import torch`'s, from one `-X importtime` run (the rest of a "
+              "command's excess is its work)")
     return 0
 
 

@@ -1,6 +1,6 @@
 """This process's place in a run: device, rank, world size (one process, or one of torchrun's).
 
-Launched by torchrun (WORLD_SIZE > 1), `init_process` joins the process group through timm's
+Alone, `init_process` only resolves the device. Launched by torchrun (WORLD_SIZE > 1), it joins the process group through timm's
 `init_distributed_device`: NCCL on CUDA (one GPU per local rank), Gloo on CPU. A rank waits at most
 `timeout` seconds (`PTNAS_DIST_TIMEOUT`, default 3600) for another in a collective or the store, so a
 rank that dies ends the job with an error instead of a hang.
@@ -71,8 +71,13 @@ def init_process(device: str = "auto", timeout: float | None = None) -> Process:
         raise ValueError(f"rank {launched_rank()} has local rank {local} but this machine has "
                          f"{torch.cuda.device_count()} GPU(s): start at most that many processes per machine "
                          "(torchrun --nproc_per_node)")
+    if world <= 1 and int(os.environ.get("SLURM_NTASKS", "1") or 1) <= 1:
+        # One process: nothing to join, so timm (and the torchvision and torch._dynamo it loads, 2-3 s) stays unloaded.
+        if resolved.type == "cuda" and resolved.index is not None:
+            torch.cuda.set_device(resolved)
+        return Process(resolved)
     args = types.SimpleNamespace(device=str(resolved))
-    from timm.utils import init_distributed_device  # timm (and torchvision) load when a run starts, not for --help
+    from timm.utils import init_distributed_device
 
     final = init_distributed_device(args)
     process = Process(final, args.rank, args.local_rank, args.world_size)

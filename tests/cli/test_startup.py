@@ -37,3 +37,15 @@ def test_the_probe_reports_a_module_that_is_loaded():
                           env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["torch"]
+
+
+def test_a_single_process_starts_without_timm():
+    """Outside torchrun there is no process group to join: init_process resolves the device alone and timm
+    (2-3 s of imports with the torchvision and torch._dynamo it loads) stays unloaded until a run trains."""
+    probe = ("import sys; from ptnas.runtime.process import init_process; p = init_process('cpu'); "
+             "print(p.device, p.rank, p.world_size, 'timm' in sys.modules, 'torchvision' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "SLURM_NTASKS")}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**env, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["cpu", "0", "1", "False", "False"]
