@@ -9,6 +9,11 @@ default and one help text everywhere.
 Values are checked where they enter, in the words of the command line: the flag through argparse, a
 keyword or a YAML value through `runtime.config.layer`, which runs the same `parse` on the value's text.
 So `valid_batches=0` and `--valid-batches 0` both fail with `--valid-batches must be at least 1, got 0`.
+
+Registered components that a program picks by name (`--evaluator`, `--strategy`) declare theirs in a class
+attribute `SETTINGS`: the program adds every component's with `add_choice` and `refuse_foreign` refuses one
+that was given (a value equal to the default included: `args.given`) while a component that does not read it
+is chosen. A program never names a component.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ class Setting:
     minimum: float | None = None
     check: Callable[[Any], str | None] | None = None
     metavar: str | None = None
+    const: Any = None  # not None: the flag may be given without a value, which then means `const`
 
     @property
     def flag(self) -> str:
@@ -64,8 +70,9 @@ class Setting:
 
         typed.__name__ = self.type.__name__  # "an integer" in a YAML value's error
         shown = "" if self.default is None else f" (default {self.default})"
+        bare = {} if self.const is None else {"nargs": "?", "const": self.const}
         group.add_argument(self.flag, type=typed, default=self.default, choices=self.choices,
-                           help=f"{self.help}{shown}", metavar=self.metavar)
+                           help=f"{self.help}{shown}", metavar=self.metavar, **bare)
 
 
 def unique(settings: Iterable[Setting]) -> list[Setting]:
@@ -76,3 +83,30 @@ def unique(settings: Iterable[Setting]) -> list[Setting]:
             raise ValueError(f"setting {s.name!r} is declared twice, differently")
         out.setdefault(s.name, s)
     return list(out.values())
+
+
+def declared(registry, common: Iterable[Setting] = ()) -> list[Setting]:
+    """`common` and the `SETTINGS` of every component in `registry` (a `ptnas.registry.Registry`), each once."""
+    return unique([*common, *(s for name in registry.names() for s in registry.get(name).SETTINGS)])
+
+
+def add_choice(parser: argparse.ArgumentParser, title: str, choice: str, registry, default: str | None,
+               help: str, common: Iterable[Setting] = ()) -> None:
+    """`--<choice>` and the settings of every component in `registry` (those the parser has already are skipped)."""
+    group = parser.add_argument_group(title)
+    group.add_argument(f"--{choice}", default=default, help=help)
+    known = {a.dest for a in parser._actions}
+    for setting in declared(registry, common):
+        if setting.name not in known:
+            setting.add_to(group)
+
+
+def refuse_foreign(args: argparse.Namespace, choice: str, registry, shared: Iterable[str] = ()) -> None:
+    """ValueError (one line) for a setting of another component of `registry` that was given (`args.given`,
+    a value equal to its default included) while `args.<choice>` is chosen; `shared` are never refused."""
+    chosen, shared = getattr(args, choice), set(shared)
+    own = {s.name for s in registry.get(chosen).SETTINGS}
+    for setting in declared(registry):
+        if setting.name in args.given and setting.name not in own and setting.name not in shared:
+            users = [n for n in registry.names() if setting.name in {s.name for s in registry.get(n).SETTINGS}]
+            raise ValueError(f"{setting.flag} applies to --{choice} {' or '.join(users)}, not {chosen}")

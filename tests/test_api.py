@@ -303,3 +303,74 @@ def test_a_selector_with_its_own_setting_needs_no_edit_of_any_program(tmp_path):
     assert [line for line in lines if line.startswith("|")] == [pools, skips]
     assert (tmp_path / "c" / "genotype.txt").read_text().strip() == pools
     assert "refused: --favourite-op applies to --selector favourite, not zc-pt" in lines
+
+
+OWN_STRATEGY_AND_EVALUATOR = textwrap.dedent("""
+    import sys
+    import ptnas
+    from ptnas import evaluators, strategies
+    from ptnas.cli.search import build_parser
+    from ptnas.evaluators import Record
+    from ptnas.settings import Setting
+    from ptnas.strategies.base import result_of
+
+    class FirstN(strategies.Strategy):
+        name = "first-n"  # evaluates the first N random architectures
+        SETTINGS = (Setting("first", int, 3, minimum=1, metavar="N", help="first-n: architectures evaluated"),)
+
+        def __init__(self, first):
+            self.first = first
+
+        @classmethod
+        def from_args(cls, args):
+            return cls(args.first)
+
+        def run(self, space, trials, proxy, rng):
+            trials.evaluate_many([space.sample(rng) for _ in range(self.first)])
+            return result_of(trials)
+
+    class Length(evaluators.Evaluator):
+        name = "length"  # scores a genotype by the length of its text
+        SETTINGS = (Setting("length_weight", float, 1.0, help="length: the score per character"),)
+
+        def __init__(self, weight):
+            self.weight = weight
+
+        @classmethod
+        def from_args(cls, args, context):
+            return cls(args.length_weight)
+
+        def evaluate_one(self, genotype):
+            return Record(str(genotype), self.weight * len(str(genotype)))
+
+    strategies.register("first-n", FirstN)
+    evaluators.register("length", Length)
+    tiny = dict(space="nb201", init_channels=4, layers=1, device="cpu", evaluator="length")
+    out = sys.argv[1]
+    print("help:", " ".join(build_parser().format_help().split()))
+    for run, kw in (("a", dict(first=2, length_weight=2.0)), ("b", {})):
+        result = ptnas.search(strategy="first-n", out=f"{out}/{run}", **tiny, **kw)
+        print("evaluations:", result.summary["evaluations"], "best:", result.summary["score"], result.genotype)
+    for kw in (dict(strategy="random", first=3), dict(strategy="random", **{**tiny, "evaluator": "table"},
+                                                  length_weight=1.0)):
+        try:
+            ptnas.search(**{**tiny, **kw})
+        except ptnas.UsageError as e:
+            print("refused:", e)
+""")
+
+
+def test_a_strategy_and_an_evaluator_with_their_own_settings_need_no_edit_of_any_program(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", OWN_STRATEGY_AND_EVALUATOR, str(tmp_path)], capture_output=True,
+                          text=True, timeout=600, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert "--first N first-n: architectures evaluated (default 3)" in lines[0]
+    assert "--length-weight LENGTH_WEIGHT length: the score per character (default 1.0)" in lines[0]
+    for line, evaluations, weight in ((lines[1], "2", 2.0), (lines[2], "3", 1.0)):  # given; the defaults
+        _, count, _, score, genotype = line.split()
+        assert count == evaluations and float(score) == weight * len(genotype)
+    # given at their defaults, to a strategy and an evaluator that do not read them
+    assert lines[3:] == ["refused: --first applies to --strategy first-n, not random",
+                         "refused: --length-weight applies to --evaluator length, not table"]

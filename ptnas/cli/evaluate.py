@@ -10,7 +10,7 @@ from typing import Sequence
 from ptnas import malloc
 from ptnas.cli.processes import fail, join
 from ptnas.jobs.evaluate import PROG, EvaluationFailed, build_parser, check, genotypes_of, ranking, run  # noqa: F401
-from ptnas.runtime.config import UsageError, parse
+from ptnas.runtime.config import UsageError, given, parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -18,6 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parse(parser, argv)
+        args.given = given(parser, argv, args.config)  # what check refuses when the evaluator does not read it
         check(args)
     except UsageError as e:
         fail(PROG, str(e))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Sequence
+from typing import Sequence
 
 from ptnas import malloc
 from ptnas.cli.processes import fail, join
 from ptnas.jobs.search import PROG, SearchFailed, build_parser, check, resolve, run  # noqa: F401 - build_parser for tests
-from ptnas.runtime.config import UsageError, explicit, layer, load_yaml, parse
+from ptnas.runtime.config import UsageError, given, parse
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,11 +45,7 @@ def _settings(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> ar
     """What the user gave (the command line over --config; a value equal to a flag's default counts
     too), resolved by the job over the run's saved settings on --resume."""
     args = parse(parser, argv)  # checks the command line and the --config file
-    given: dict[str, Any] = {}
-    if args.config:
-        given = layer(parser, load_yaml(args.config, f"--config {args.config}"), f"--config {args.config}")
-    given.update(explicit(parser, argv))
-    resolved = resolve(parser, given)
+    resolved = resolve(parser, given(parser, argv, args.config))
     resolved.config = args.config
     return resolved
 

@@ -1,5 +1,5 @@
 """What every evaluator of whole subnetworks shares: the record it returns, the context it is built
-from, and the flags it declares.
+from, and the settings it declares.
 
 An evaluator scores the standalone networks of a list of genotypes (`evaluate(genotypes)`), one
 `Record` per genotype, in order, each passed to `on_record` as soon as it exists. `score` is always
@@ -9,8 +9,8 @@ that cannot be scored is `failed` (with the reason) or, for evaluators with earl
 
 The command-line programs (search.py's validation stage, ptnas-evaluate, multi-trial search) build an
 evaluator with `Evaluator.from_args(args, context)` and never name one: each evaluator declares its own
-flags (`FLAGS`) and the generic ones it reads (`READS`), so the programs can refuse a flag that does not
-apply to the chosen evaluator.
+settings (`SETTINGS`, `ptnas.settings.Setting`s with their real defaults) and the generic ones it reads
+(`READS`), so the programs can refuse a setting that does not apply to the chosen evaluator.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from typing import Any, Callable, ClassVar, Hashable, Sequence
 import torch
 from torch import nn
 
-from ptnas.flags import Flag  # noqa: F401  (evaluators declare their flags with it)
+from ptnas.settings import Setting
 
 STATUSES = ("ok", "rejected", "failed")
 
@@ -130,11 +130,11 @@ Sink = Callable[[Record], None]
 
 
 class Evaluator:
-    """Base class. Subclasses set `name`, `FLAGS`, `READS`, implement `from_args` and `evaluate_one`
+    """Base class. Subclasses set `name`, `SETTINGS`, `READS`, implement `from_args` and `evaluate_one`
     (or `evaluate`, when candidates are scored against each other)."""
 
     name: ClassVar[str] = ""
-    FLAGS: ClassVar[tuple[Flag, ...]] = ()
+    SETTINGS: ClassVar[tuple[Setting, ...]] = ()  # the settings it reads of its own, with their defaults
     READS: ClassVar[tuple[str, ...]] = ()  # generic flags (dests) it reads, e.g. ("proxy", "valid_batches")
     deterministic: ClassVar[bool] = True  # same genotype, same settings -> same record (timings aside)
 

@@ -23,13 +23,14 @@ import time
 from collections import deque
 from typing import Any, Hashable
 
-from ptnas.evaluators.base import Context, Evaluator, Flag, Record
-from ptnas.flags import at_least, unset
+from ptnas.evaluators.base import Context, Evaluator, Record
 from ptnas.evaluators.fear_threshold import shallow_learner_accuracy
 from ptnas.evaluators.short_training import NotFiniteError, ShortTraining
 from ptnas.evaluators.shortreg import TRAIN_BATCH_SIZE
+from ptnas.settings import Setting
 
-STAGE1_BATCH, STAGE1_SCHEDULE_EPOCHS, STAGE2_BATCH, STAGE2_EPOCHS = 256, 200, 512, 5
+STAGE1_BATCH = TRAIN_BATCH_SIZE.default  # --train-batch-size, shared with shortreg: 256
+STAGE1_SCHEDULE_EPOCHS, STAGE2_BATCH, STAGE2_EPOCHS = 200, 512, 5
 REJECT_RATIO, MAX_EPOCHS, TRAINED_FRACTION = 4.0, 10, 0.25
 WINDOW_IMAGES = 2560  # stage 1's running accuracy: over the last 10 batches of 256
 THRESHOLD_CACHE = "fear_threshold.json"
@@ -38,20 +39,18 @@ THRESHOLD_CACHE = "fear_threshold.json"
 class Fear(Evaluator):
     name = "fear"
     deterministic = False  # early rejection compares wall times
-    FLAGS = (
-        Flag("--fear-threshold", {"type": float, "default": None, "metavar": "ACC",
-                                  "help": "fear: stage-1 training accuracy to reach, in (0, 1) (default: the accuracy of a "
-                                          "HOG + MLP shallow learner, cached in the run dir)"}),
-        Flag("--fear-reject-ratio", {"type": at_least(1, float), "default": None, "metavar": "R",
-                                     "help": f"fear: reject a candidate whose stage 1 takes more than R × the fastest "
-                                             f"time to threshold so far (default {REJECT_RATIO:g}; inf: never)"}),
-        Flag("--fear-epochs", {"type": at_least(1), "default": None, "metavar": "E",
-                               "help": f"fear: stage-2 epochs with the first blocks frozen (default {STAGE2_EPOCHS})"}),
-        Flag("--fear-batch-size", {"type": at_least(1), "default": None, "metavar": "B",
-                                   "help": f"fear: stage-2 minibatch (default {STAGE2_BATCH})"}),
-        Flag("--fear-max-epochs", {"type": at_least(1), "default": None, "metavar": "E",
-                                   "help": f"fear: stage-1 epochs after which a candidate that has not reached the "
-                                           f"threshold is rejected (default {MAX_EPOCHS})"}),
+    SETTINGS = (
+        Setting("fear_threshold", float, None, metavar="ACC",
+                help="fear: stage-1 training accuracy to reach, in (0, 1) (default: the accuracy of a HOG + MLP "
+                     "shallow learner, cached in the run dir)"),
+        Setting("fear_reject_ratio", float, REJECT_RATIO, minimum=1, metavar="R",
+                help="fear: reject a candidate whose stage 1 takes more than R × the fastest time to threshold so "
+                     "far (inf: never)"),
+        Setting("fear_epochs", int, STAGE2_EPOCHS, minimum=1, metavar="E",
+                help="fear: stage-2 epochs with the first blocks frozen"),
+        Setting("fear_batch_size", int, STAGE2_BATCH, minimum=1, metavar="B", help="fear: stage-2 minibatch"),
+        Setting("fear_max_epochs", int, MAX_EPOCHS, minimum=1, metavar="E",
+                help="fear: stage-1 epochs after which a candidate that has not reached the threshold is rejected"),
         TRAIN_BATCH_SIZE,
     )
 
@@ -79,9 +78,8 @@ class Fear(Evaluator):
 
     @classmethod
     def from_args(cls, args, context: Context) -> "Fear":
-        return cls(context, args.fear_threshold, unset(args.fear_reject_ratio, REJECT_RATIO),
-                   unset(args.fear_epochs, STAGE2_EPOCHS), unset(args.fear_batch_size, STAGE2_BATCH),
-                   unset(args.train_batch_size, STAGE1_BATCH), unset(args.fear_max_epochs, MAX_EPOCHS))
+        return cls(context, args.fear_threshold, args.fear_reject_ratio, args.fear_epochs, args.fear_batch_size,
+                   args.train_batch_size, args.fear_max_epochs)
 
     # ---- threshold ------------------------------------------------------------------------------
     @property

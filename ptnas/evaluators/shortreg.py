@@ -7,22 +7,21 @@ from __future__ import annotations
 
 from typing import Any, Hashable
 
-from ptnas.evaluators.base import Context, Evaluator, Flag, Record
-from ptnas.flags import at_least, unset
+from ptnas.evaluators.base import Context, Evaluator, Record
 from ptnas.evaluators.short_training import NotFiniteError, ShortTraining
+from ptnas.settings import Setting
 
 EPOCHS, BATCH_SIZE = 5, 256
 
-TRAIN_BATCH_SIZE = Flag("--train-batch-size", {
-    "type": at_least(1), "default": None, "metavar": "B",
-    "help": f"shortreg, fear: minibatch of the (stage-1) training (default {BATCH_SIZE})"})
+TRAIN_BATCH_SIZE = Setting("train_batch_size", int, BATCH_SIZE, minimum=1, metavar="B",
+                           help="shortreg, fear: minibatch of the (stage-1) training")
 
 
 class ShortReg(Evaluator):
     name = "shortreg"
-    FLAGS = (Flag("--train-epochs", {"type": at_least(1), "default": None, "metavar": "E",
-                                     "help": f"shortreg: training epochs per candidate (default {EPOCHS})"}),
-             TRAIN_BATCH_SIZE)
+    SETTINGS = (Setting("train_epochs", int, EPOCHS, minimum=1, metavar="E",
+                        help="shortreg: training epochs per candidate"),
+                TRAIN_BATCH_SIZE)
 
     def __init__(self, context: Context, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE):
         if epochs < 1 or batch_size < 1:
@@ -31,7 +30,7 @@ class ShortReg(Evaluator):
 
     @classmethod
     def from_args(cls, args, context: Context) -> "ShortReg":
-        return cls(context, unset(args.train_epochs, EPOCHS), unset(args.train_batch_size, BATCH_SIZE))
+        return cls(context, args.train_epochs, args.train_batch_size)
 
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "epochs": self.epochs, "batch_size": self.batch_size}

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any, Hashable
 
-from ptnas.evaluators.base import Context, Evaluator, Flag, Record
+from ptnas.evaluators.base import Context, Evaluator, Record
+from ptnas.settings import Setting
 
 
 class TableEvaluator(Evaluator):
     name = "table"
     READS = ("table",)
-    FLAGS = (Flag("--table-dataset", {"default": None, "metavar": "COLUMN",
-                                      "help": "table: the dataset column scored (NB201: cifar10, cifar100, "
-                                              "imagenet16_120; default: --dataset when the table has it, else cifar10)"}),)
+    SETTINGS = (Setting("table_dataset", str, None, metavar="COLUMN",
+                        help="table: the dataset column scored (NB201: cifar10, cifar100, imagenet16_120; default: "
+                             "--dataset when the table has it, else cifar10)"),)
 
     def __init__(self, table, dataset: str = "cifar10", space: str = ""):
         self.table, self.dataset, self.space = table, dataset, space

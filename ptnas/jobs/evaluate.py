@@ -49,8 +49,8 @@ from ptnas.evaluators import Record
 from ptnas.evaluators.distributed import RankFailed, Sharded
 from ptnas.evaluators.limited import limited
 from ptnas.evaluators.table import column
-from ptnas.flags import at_least
-from ptnas.strategies.base import MAX_SAMPLES, WHY_MAX, sample_unique
+from ptnas.settings import Setting
+from ptnas.strategies.base import sample_cap, sample_unique
 from ptnas.runtime.process import Process, broadcast, settle
 from ptnas.event_files import summary_writer
 from ptnas.registry import UnknownNameError
@@ -63,6 +63,8 @@ PROG = "ptnas-evaluate"
 RESULTS = "evaluations.jsonl"
 # Settings that may differ when an interrupted evaluation is continued.
 MAY_CHANGE = ("out", "force", "device", "workers", "config", "world_size")  # records are in candidate order
+SAMPLE = Setting("sample", int, None, minimum=1, check=sample_cap, metavar="K",
+                 help="K distinct random architectures of the space")
 USER_ERRORS = (UsageError, UnknownNameError, DataNotFoundError, RunDirExistsError, ValueError, KeyError)
 
 
@@ -74,8 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--run", "--run-dir", dest="run", default=None, metavar="RUN_DIR",
                    help="a search run dir: its unique candidates (spell it --run-dir under torchrun, whose own "
                         "parser takes --run for its --run-path)")
-    g.add_argument("--sample", type=at_least(1, high=MAX_SAMPLES, why=WHY_MAX), default=None, metavar="K",
-                   help="K distinct random architectures of the space")
+    SAMPLE.add_to(g)
     SEED.add_to(g)
     z = p.add_argument_group("zero-cost proxy (--evaluator zero-cost)")
     for setting in evaluators.ZeroCost.SETTINGS:  # declared once, by the zero-cost evaluator
@@ -193,7 +194,10 @@ def _open_run(out: Path, config: dict[str, Any], force: bool) -> tuple[RunDir, l
     stored = out / "config.yaml"
     if stored.is_file() and not force:
         saved = load_yaml(stored, str(stored))
-        differ = [k for k in config if k not in MAY_CHANGE and k in saved and saved[k] != config[k]]
+        # null for a setting that has a default now was saved when the evaluator resolved it: that same default
+        defaults = {a.dest: a.default for a in build_parser()._actions}
+        differ = [k for k in config if k not in MAY_CHANGE and k in saved and saved[k] != config[k]
+                  and not (saved[k] is None and k in defaults and config[k] == defaults[k])]
         if differ:
             raise RunDirExistsError(f"{out} holds an evaluation with other settings ({differ[0]}: {saved[differ[0]]!r}, "
                                     f"now {config[differ[0]]!r}); pass --force to start over or --out to choose another")
@@ -254,8 +258,9 @@ def evaluate(settings: dict[str, Any], origin: str = "ptnas.evaluate") -> Evalua
     if isinstance(settings.get("genotypes"), (list, tuple)):  # genotypes=[...]: texts or genotype objects
         listed = [str(g) for g in settings.pop("genotypes")]
     defaults = {a.dest: a.default for a in parser._actions if a.dest != "help"}
-    args = argparse.Namespace(**{**defaults, **keywords.given(parser, settings)})
-    args.listed = listed
+    given = keywords.given(parser, settings)
+    args = argparse.Namespace(**{**defaults, **given})
+    args.listed, args.given = listed, given
     check(args)
     return keywords.start(run, args, origin, settings)
 
@@ -294,7 +299,7 @@ def run(args: argparse.Namespace, process: Process, command: str) -> EvaluationR
         # over-limit candidates rejected by every rank for its own share
         evaluator = Sharded(limited(evaluators.build(args, context), cost_limit), process)
         evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
-        config = {k: v for k, v in vars(args).items() if k != "config"}
+        config = {k: v for k, v in vars(args).items() if k not in ("config", "given")}
         config.update(program=PROG, genotypes_evaluated=[str(g) for g in genotypes], network_size=context.size, device=str(device),
                       world_size=process.world_size)
         if process.primary:

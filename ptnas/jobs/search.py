@@ -36,7 +36,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ptnas import __version__, data, evaluators, flags, jsonio, precision, proxies, selectors, spaces, strategies
+from ptnas import __version__, data, evaluators, jsonio, precision, proxies, selectors, spaces, strategies
 from ptnas.jobs import keywords
 from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, saved_flags
 from ptnas.data import DataNotFoundError
@@ -199,7 +199,7 @@ def _refuse_unread_multi_trial_settings(args: argparse.Namespace) -> None:
     strategy = strategies.get(args.strategy).from_args(args)
     evaluator = evaluators.get(args.evaluator) if strategy.uses_evaluator else None
     if evaluator is None:
-        own = {"evaluator", *(f.dest for f in flags.declared(evaluators._EVALUATORS))}
+        own = {"evaluator", *(s.name for s in evaluators.own_settings())}
         for key in args.given:
             if key in own:
                 raise UsageError(f"--{key.replace('_', '-')} applies to strategies that evaluate architectures, not "
@@ -625,7 +625,7 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
     cache = strategies.read_proxy_cache(args.proxy_cache) if (proxy_needed and args.proxy_cache) else None
     proxy_evaluator = None
     if proxy_needed and cache is None:
-        proxy_args = argparse.Namespace(**{**vars(args), "valid_batches": args.proxy_batches or 1})
+        proxy_args = argparse.Namespace(**{**vars(args), "valid_batches": args.proxy_batches})
         proxy_evaluator = Sharded(evaluators.ZeroCost.from_args(proxy_args, context), process)
         proxy_evaluator.prepare()
 

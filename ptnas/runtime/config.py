@@ -162,6 +162,14 @@ def explicit(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> dic
             a.default = saved[a.dest]
 
 
+def given(parser: argparse.ArgumentParser, argv: Sequence[str] | None, config: str | None) -> dict[str, Any]:
+    """What the user gave, parsed: the command line over the `--config` file's values. A value equal to its
+    flag's default counts as given too; the defaults of flags not given are left out."""
+    out = layer(parser, load_yaml(config, f"--config {config}"), f"--config {config}") if config else {}
+    out.update(explicit(parser, argv))
+    return out
+
+
 def merge(*layers: dict[str, Any], dicts: Sequence[str] = ()) -> dict[str, Any]:
     """Later layers override earlier ones; the dests in `dicts` are merged key by key instead."""
     out: dict[str, Any] = {}
@@ -183,5 +191,8 @@ def saved_flags(parser: argparse.ArgumentParser, path: str | Path, exclude: Sequ
     """The flag values of a run's saved config (e.g. config.yaml read back on --resume), checked like
     --config; keys that are not flags (resolved extras such as versions) and `exclude` are left out."""
     data = load_yaml(path, str(path))
-    known = {a.dest for a in parser._actions} - set(NOT_FROM_FILES) - set(exclude)
-    return layer(parser, {k: v for k, v in data.items() if str(k).replace("-", "_") in known}, str(path))
+    defaults = {a.dest: a.default for a in parser._actions if a.dest not in (*NOT_FROM_FILES, *exclude)}
+    data = {str(k).replace("-", "_"): v for k, v in data.items() if str(k).replace("-", "_") in defaults}
+    # null for a flag that has a default now was saved when the algorithm resolved it: that same default
+    resolved = {k: defaults[k] for k, v in data.items() if v is None and defaults[k] is not None}
+    return {**layer(parser, {k: v for k, v in data.items() if k not in resolved}, str(path)), **resolved}

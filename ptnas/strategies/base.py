@@ -1,5 +1,5 @@
 """What every multi-trial search strategy shares: the budget, the evaluated trials, the proxy that may
-steer a strategy, and the flags.
+steer a strategy, and the settings they share.
 
 A strategy sees only the space's `sample(rng)`, `mutate(g, rng)` and `neighbours(g)`, an evaluator
 (ptnas.evaluators: table, shortreg, fear, zero-cost; higher score = better) and, optionally, a proxy
@@ -26,9 +26,16 @@ from typing import Any, Callable, ClassVar, Hashable, Sequence
 import numpy as np
 
 from ptnas.evaluators.base import Evaluator, Record
-from ptnas.flags import Flag, at_least
+from ptnas.settings import Setting
 
 MAX_SAMPLES, WHY_MAX = 1_000_000, "every drawn architecture is held in memory"  # cap of --warmup, --samples, --sample
+
+
+def sample_cap(count: int) -> str | None:
+    """The check of a count of drawn architectures (--warmup, --samples, --sample): at most MAX_SAMPLES."""
+    return f"must be at most {MAX_SAMPLES:,} ({WHY_MAX}), got {count}" if count > MAX_SAMPLES else None
+
+
 GIVE_UP_AFTER = 1000  # consecutive already-seen samples after which a strategy takes the space as exhausted
 
 
@@ -215,11 +222,11 @@ class StrategyResult:
 
 
 class Strategy:
-    """Base class: `run(space, trials, proxy, rng) -> StrategyResult`. Subclasses set `name`, `FLAGS`,
-    `uses_evaluator` (False: the proxy alone decides) and `needs_proxy`."""
+    """Base class: `run(space, trials, proxy, rng) -> StrategyResult`. Subclasses set `name`, `SETTINGS` (the
+    settings it reads of its own), `uses_evaluator` (False: the proxy alone decides) and `needs_proxy`."""
 
     name: ClassVar[str] = ""
-    FLAGS: ClassVar[tuple[Flag, ...]] = ()
+    SETTINGS: ClassVar[tuple[Setting, ...]] = ()
     uses_evaluator: ClassVar[bool] = True
     needs_proxy: ClassVar[bool] = False
 
@@ -259,6 +266,6 @@ def sample_unique(space, rng: np.random.Generator, count: int, avoid: Callable[[
     return out
 
 
-WARMUP = Flag("--warmup", {"type": at_least(0, high=MAX_SAMPLES, why=WHY_MAX), "default": None, "metavar": "W",
-                           "help": "random, evolution: score W random architectures with --proxy first (zero-cost "
-                                   "warm-up, Abdelfattah et al. §5.1; default 0: none)"})
+WARMUP = Setting("warmup", int, 0, minimum=0, check=sample_cap, metavar="W",
+                 help="random, evolution: score W random architectures with --proxy first, none when 0 (zero-cost "
+                      "warm-up, Abdelfattah et al. §5.1)")

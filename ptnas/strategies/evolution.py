@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-from ptnas.flags import Flag, at_least, unset
+from ptnas.settings import Setting
 from ptnas.strategies.base import (GIVE_UP_AFTER, WARMUP, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
                                    result_of)
 from ptnas.strategies.random_search import warmup_order
@@ -25,15 +25,13 @@ POPULATION, TOURNAMENT = 64, 10
 
 class Evolution(Strategy):
     name = "evolution"
-    FLAGS = (
+    SETTINGS = (
         WARMUP,
-        Flag("--population", {"type": at_least(1), "default": None, "metavar": "P",
-                              "help": f"evolution: population size (default {POPULATION})"}),
-        Flag("--tournament", {"type": at_least(1), "default": None, "metavar": "S",
-                              "help": f"evolution: members sampled per tournament (default {TOURNAMENT})"}),
-        Flag("--move-proposal", {"type": at_least(0), "default": None, "nargs": "?", "const": 0, "metavar": "R",
-                                 "help": "evolution: the child is the winner's neighbour with the best --proxy score, "
-                                         "among all neighbours (no value or 0) or R sampled ones (Abdelfattah §5.2)"}),
+        Setting("population", int, POPULATION, minimum=1, metavar="P", help="evolution: population size"),
+        Setting("tournament", int, TOURNAMENT, minimum=1, metavar="S", help="evolution: members sampled per tournament"),
+        Setting("move_proposal", int, None, minimum=0, const=0, metavar="R",
+                help="evolution: the child is the winner's neighbour with the best --proxy score, among all "
+                     "neighbours (no value or 0) or R sampled ones (Abdelfattah §5.2)"),
     )
 
     def __init__(self, population: int = POPULATION, tournament: int = TOURNAMENT, warmup: int = 0,
@@ -50,8 +48,7 @@ class Evolution(Strategy):
 
     @classmethod
     def from_args(cls, args) -> "Evolution":
-        return cls(unset(args.population, POPULATION), unset(args.tournament, TOURNAMENT), unset(args.warmup, 0),
-                   args.move_proposal)
+        return cls(args.population, args.tournament, args.warmup, args.move_proposal)
 
     @property
     def wants_proxy(self) -> bool:

@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from ptnas.evaluators.base import Record
-from ptnas.flags import Flag, at_least, unset
-from ptnas.strategies.base import MAX_SAMPLES, WHY_MAX, ProxyScores, Strategy, StrategyResult, Trials, sample_unique
+from ptnas.settings import Setting
+from ptnas.strategies.base import ProxyScores, Strategy, StrategyResult, Trials, sample_cap, sample_unique
 
 SAMPLES = 100
 
@@ -19,8 +19,8 @@ class Naswot(Strategy):
     name = "naswot"
     uses_evaluator = False
     needs_proxy = True
-    FLAGS = (Flag("--samples", {"type": at_least(1, high=MAX_SAMPLES, why=WHY_MAX), "default": None, "metavar": "N",
-                                "help": f"naswot: random architectures scored by --proxy (default {SAMPLES})"}),)
+    SETTINGS = (Setting("samples", int, SAMPLES, minimum=1, check=sample_cap, metavar="N",
+                        help="naswot: random architectures scored by --proxy"),)
 
     def __init__(self, samples: int = SAMPLES):
         if samples < 1:
@@ -29,7 +29,7 @@ class Naswot(Strategy):
 
     @classmethod
     def from_args(cls, args) -> "Naswot":
-        return cls(unset(args.samples, SAMPLES))
+        return cls(args.samples)
 
     def describe(self) -> dict:
         return {"strategy": self.name, "samples": self.samples}

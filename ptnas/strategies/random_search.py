@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ptnas.flags import unset
 from ptnas.strategies.base import (GIVE_UP_AFTER, WARMUP, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
                                    result_of)
 
@@ -22,7 +21,7 @@ def warmup_order(space, proxy: ProxyScores, count: int, rng: np.random.Generator
 
 class RandomSearch(Strategy):
     name = "random"
-    FLAGS = (WARMUP,)
+    SETTINGS = (WARMUP,)
 
     def __init__(self, warmup: int = 0):
         if warmup < 0:
@@ -31,7 +30,7 @@ class RandomSearch(Strategy):
 
     @classmethod
     def from_args(cls, args) -> "RandomSearch":
-        return cls(unset(args.warmup, 0))
+        return cls(args.warmup)
 
     @property
     def wants_proxy(self) -> bool:

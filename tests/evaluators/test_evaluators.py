@@ -15,6 +15,7 @@ from ptnas.data.synthetic import synthetic_cifar10
 from ptnas.evaluators import Context, Record
 from ptnas.evaluators.fear import Fear, freeze_prefix
 from ptnas.evaluators.shortreg import ShortReg
+from ptnas.runtime.config import explicit
 from tests.conftest import shared_data
 
 NB201 = spaces.get("nb201")
@@ -32,9 +33,12 @@ def tiny_context(tmp_path=None, **kw) -> Context:
 
 
 def args_for(argv):
+    """The parsed flags, with those given (`given`, as a job records them)."""
     p = argparse.ArgumentParser()
     evaluators.add_flags(p)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.given = explicit(p, argv)
+    return args
 
 
 def test_the_registry_holds_the_four_evaluators_and_refuses_foreign_flags():

@@ -135,9 +135,20 @@ def test_bad_settings_are_refused_in_one_line(make, message):
 def test_a_strategy_flag_of_another_strategy_is_refused():
     import argparse
 
+    from ptnas.runtime.config import explicit
+
     p = argparse.ArgumentParser()
     strategies.add_flags(p)
+
+    def args_for(argv):  # the parsed flags, with those given (`given`, as a job records them)
+        args = p.parse_args(argv)
+        args.given = explicit(p, argv)
+        return args
+
     with pytest.raises(ValueError, match="--population applies to --strategy evolution, not random"):
-        strategies.check_flags(p.parse_args(["--strategy", "random", "--population", "4"]))
+        strategies.check_flags(args_for(["--strategy", "random", "--population", "4"]))
+    with pytest.raises(ValueError, match="--population applies to --strategy evolution, not random"):
+        strategies.check_flags(args_for(["--strategy", "random", "--population", "64"]))  # its default, given
     with pytest.raises(ValueError, match="--trials applies to multi-trial search"):
-        strategies.check_flags(p.parse_args(["--trials", "4"]))
+        strategies.check_flags(args_for(["--trials", "4"]))
+    strategies.check_flags(args_for(["--strategy", "evolution", "--population", "64"]))
