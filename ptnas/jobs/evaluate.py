@@ -180,6 +180,12 @@ def _check(args: argparse.Namespace) -> None:
     proxies.get(args.proxy)
     data.num_classes(args.dataset)
     evaluators.check_flags(args)
+    reads = evaluators.get(args.evaluator).READS
+    for key in args.given:  # the zero-cost settings, given to an evaluator that runs no proxy
+        if key in evaluators.SHARED and key not in reads:
+            users = [n for n in evaluators.names() if key in evaluators.get(n).READS]
+            raise UsageError(f"--{key.replace('_', '-')} applies to --evaluator {' or '.join(users)}, "
+                             f"not {args.evaluator}")
     limit.check_settings(args.max_latency, args.latency_table)
     if args.table is not None:
         if args.space not in evaluators.table_spaces():

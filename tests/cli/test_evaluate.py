@@ -11,8 +11,9 @@ from ptnas import evaluators
 from ptnas.cli.evaluate import main
 from tests.conftest import shared_data
 
-TINY = ["--space", "nb201", "--init-channels", "4", "--layers", "1", "--valid-batches", "1", "--batch-size", "8",
+TINY = ["--space", "nb201", "--init-channels", "4", "--layers", "1", "--batch-size", "8",
         "--device", "cpu"]
+ZC = [*TINY, "--valid-batches", "1"]  # the zero-cost evaluator (the default) reads V; the others refuse it
 ARCHS = ["|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
          "|none~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|skip_connect~2|",
          "|nor_conv_1x1~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|nor_conv_3x3~0|skip_connect~1|none~2|",
@@ -48,7 +49,7 @@ def test_genotypes_from_a_file_are_scored_by_zero_cost_with_rho_against_ground_t
     archs = tmp_path / "archs.txt"
     archs.write_text("# four cells\n" + "\n".join(ARCHS) + "\n")
     out = tmp_path / "zc"
-    assert main([*TINY, "--evaluator", "zero-cost", "--proxy", "synflow", "--genotypes", str(archs),
+    assert main([*ZC, "--evaluator", "zero-cost", "--proxy", "synflow", "--genotypes", str(archs),
                  "--table", str(table), "--out", str(out)]) == 0
     rows = records(out)
     assert [r["genotype"] for r in rows] == ARCHS
@@ -62,7 +63,7 @@ def finished_evaluation(tmp_path):
     archs = tmp_path / "archs.txt"
     archs.write_text("\n".join(ARCHS) + "\n")
     out = tmp_path / "ev"
-    command = [*TINY, "--evaluator", "zero-cost", "--genotypes", str(archs), "--out", str(out)]
+    command = [*ZC, "--evaluator", "zero-cost", "--genotypes", str(archs), "--out", str(out)]
     assert main(command) == 0
     return out, command, records(out), (out / "evaluations.jsonl").read_text().splitlines(keepends=True)
 
@@ -101,7 +102,7 @@ def test_a_search_runs_candidates_are_evaluated(tmp_path):
     assert search(["--space", "nb201", "--init-channels", "4", "--layers", "1", "--proposals", "2", "--order",
                    "random", "--valid-batches", "1", "--batch-size", "8", "--out", str(run)]) == 0
     candidates = [c["genotype"] for c in json.loads((run / "genotype.json").read_text())["candidates"]]
-    assert main([*TINY, "--evaluator", "zero-cost", "--run", str(run), "--out", str(tmp_path / "ev")]) == 0
+    assert main([*ZC, "--evaluator", "zero-cost", "--run", str(run), "--out", str(tmp_path / "ev")]) == 0
     assert [r["genotype"] for r in records(tmp_path / "ev")] == candidates
 
 
@@ -135,7 +136,7 @@ def test_a_malformed_run_is_one_line(tmp_path, capsys, content, message):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "genotype.json").write_text(content)
     with pytest.raises(SystemExit) as e:
-        main([*TINY, "--run", str(tmp_path / "run"), "--out", str(tmp_path / "x")])
+        main([*ZC, "--run", str(tmp_path / "run"), "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
     assert "--space [" not in err
@@ -147,7 +148,7 @@ def test_a_genotypes_file_that_is_not_text_or_has_a_huge_line_is_one_short_line(
     huge.write_text("|" + "x" * 1_000_000 + "\n")
     for path, message in ((binary, f"--genotypes {binary}: not UTF-8 text"), (huge, f"--genotypes {huge}: line 1")):
         with pytest.raises(SystemExit) as e:
-            main([*TINY, "--genotypes", str(path), "--out", str(tmp_path / "x")])
+            main([*ZC, "--genotypes", str(path), "--out", str(tmp_path / "x")])
         err = capsys.readouterr().err.strip()
         assert e.value.code == 2 and len(err.splitlines()) == 1 and message in err and len(err) < 1100, err[:300]
 
@@ -156,7 +157,7 @@ def test_genotypes_of_another_space_name_the_line(tmp_path, capsys):
     archs = tmp_path / "archs.txt"
     archs.write_text(ARCHS[0] + "\n22212220\n")
     with pytest.raises(SystemExit):
-        main([*TINY, "--genotypes", str(archs), "--out", str(tmp_path / "x")])
+        main([*ZC, "--genotypes", str(archs), "--out", str(tmp_path / "x")])
     err = capsys.readouterr().err
     assert f"--genotypes {archs}: line 2 is not a nb201 genotype" in err and len(err.strip().splitlines()) == 1
 
@@ -166,5 +167,5 @@ def test_a_run_without_candidates_is_refused(tmp_path, capsys):
     run.mkdir()
     (run / "genotype.json").write_text(json.dumps({"space": "nb201", "genotype": ARCHS[0]}))
     with pytest.raises(SystemExit):
-        main([*TINY, "--run", str(run), "--out", str(tmp_path / "x")])
+        main([*ZC, "--run", str(run), "--out", str(tmp_path / "x")])
     assert "the run has no candidates" in capsys.readouterr().err
