@@ -1,5 +1,6 @@
 """Rank correlation of predicted scores with ground truth, computed here and nowhere else (scipy.stats):
-the correlation study (`correlate`), ptnas-evaluate's ranking and the benchmarks all use it.
+the correlation study (`correlate`), ptnas-evaluate's ranking, the NASLib reference comparison, the latency
+table's check and the benchmarks all use it.
 
 Scores are oriented (higher = predicted better). Rank correlation is undefined on constant input: NaN.
 """
@@ -19,6 +20,11 @@ def spearman_kendall(score: Sequence[float], truth: Sequence[float]) -> tuple[fl
     from scipy import stats  # scipy loads when a correlation is computed, not with the program
 
     return float(stats.spearmanr(s, t).statistic), float(stats.kendalltau(s, t).statistic)
+
+
+def spearman(score: Sequence[float], truth: Sequence[float]) -> float:
+    """Spearman ρ alone (NaN when either sequence is constant or short)."""
+    return spearman_kendall(score, truth)[0]
 
 
 def correlations(score: np.ndarray, acc: np.ndarray, top_k: int) -> dict[str, float]:

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ptnas.rank_correlation import spearman
 from ptnas.runtime.errors import UsageError
 
 SPACE = "nb201"  # the space whose architectures the file scores
@@ -37,8 +38,6 @@ def read(path: str) -> dict:
 def compare(chosen: Sequence, archs: list[str], score_cols: dict, reference: dict, acc10: np.ndarray) -> list[dict]:
     """On the archs NASLib also scored: Spearman of our values with theirs, and each side's ρ with CIFAR-10
     accuracy (ours oriented so that higher ranks better)."""
-    from scipy import stats
-
     rows = []
     shared = [i for i, a in enumerate(archs) if a in reference]
     for proxy in chosen:
@@ -50,7 +49,7 @@ def compare(chosen: Sequence, archs: list[str], score_cols: dict, reference: dic
         ok = np.isfinite(ours) & np.isfinite(theirs)
         oriented = ours[ok] if proxy.higher_is_better else -ours[ok]
         rows.append({"proxy": proxy.name, "naslib_name": theirs_name, "n": int(ok.sum()),
-                     "spearman_ours_vs_naslib": float(stats.spearmanr(ours[ok], theirs[ok]).statistic),
-                     "spearman_ours_vs_cifar10": float(stats.spearmanr(oriented, acc10[shared][ok]).statistic),
-                     "spearman_naslib_vs_cifar10": float(stats.spearmanr(theirs[ok], acc10[shared][ok]).statistic)})
+                     "spearman_ours_vs_naslib": spearman(ours[ok], theirs[ok]),
+                     "spearman_ours_vs_cifar10": spearman(oriented, acc10[shared][ok]),
+                     "spearman_naslib_vs_cifar10": spearman(theirs[ok], acc10[shared][ok])})
     return rows

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import math
 import os
 import platform
 import statistics
@@ -37,6 +36,7 @@ from torch import nn
 
 from ptnas import atomic, jsonio
 from ptnas import device as devices
+from ptnas.rank_correlation import spearman
 from ptnas.spaces import cost
 
 if TYPE_CHECKING:
@@ -318,12 +318,10 @@ def check(table: LatencyTable, networks: int, seed: int = 0, progress: bool = Fa
 def errors(pairs: list[dict[str, Any]]) -> dict[str, float]:
     """Mean and largest absolute percentage error of `predicted` against `measured`, the largest absolute
     error in ms, the mean signed percentage error (bias) and the Spearman rank correlation."""
-    from scipy.stats import spearmanr
-
     predicted = np.array([p["predicted"] for p in pairs], dtype=float)
     measured = np.array([p["measured"] for p in pairs], dtype=float)
     relative = 100 * (predicted - measured) / measured
-    rho = spearmanr(predicted, measured).statistic if len(pairs) > 1 else math.nan
+    rho = spearman(predicted, measured)
     return {"mape_percent": float(np.mean(np.abs(relative))), "max_error_percent": float(np.max(np.abs(relative))),
             "max_error_ms": float(np.max(np.abs(predicted - measured))), "bias_percent": float(np.mean(relative)),
             "spearman": float(rho)}
