@@ -146,7 +146,7 @@ def _check_args(args: argparse.Namespace) -> None:
     multi_trial = args.strategy is not None
     if multi_trial:
         strategies.get(args.strategy)
-        given = [f for f in SELECTOR_ONLY if getattr(args, f) not in (None, 0)]
+        given = [f for f in SELECTOR_ONLY if f in args.given]  # also at a default value (--replicas 0)
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} applies to supernet selection (--selector), not to "
                              f"--strategy {args.strategy}")

@@ -238,9 +238,10 @@ def test_ctrl_c_during_a_zero_cost_search_points_to_resume_not_to_a_checkpoint(t
     assert err == f"search.py: interrupted; the run so far is in {out}: continue with --resume --out {out}"
 
 
-def test_replicas_is_refused_with_a_strategy(tmp_path, capsys):
+@pytest.mark.parametrize("value", ["4", "0"])  # 0 (auto) too: a setting given at a default value is given
+def test_replicas_is_refused_with_a_strategy(tmp_path, capsys, value):
     with pytest.raises(SystemExit) as exit_info:
-        main(["--strategy", "random", "--replicas", "4", "--out", str(tmp_path / "x")])
+        main(["--strategy", "random", "--replicas", value, "--out", str(tmp_path / "x")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["search.py: error: --replicas applies to supernet selection (--selector), not to --strategy random"]
