@@ -64,9 +64,11 @@ def add_flags(parser: argparse.ArgumentParser, default: str = "zero-cost") -> No
                f"{', '.join(names())} (default {default})")
 
 
-def check_flags(args: argparse.Namespace) -> None:
-    """ValueError (one line) for an evaluator setting given (`args.given`) that `args.evaluator` does not read."""
-    refuse_foreign(args, "evaluator", _EVALUATORS, shared=SHARED)
+def check_flags(args: argparse.Namespace, shared: tuple[str, ...] = SHARED) -> None:
+    """ValueError (one line) for an evaluator setting given (`args.given`) that `args.evaluator` does not read.
+    `shared` settings are never refused: by default the zero-cost ones, which a search's selectors and
+    strategies read too; a program where only the evaluator reads them passes `shared=()`."""
+    refuse_foreign(args, "evaluator", _EVALUATORS, shared=shared)
 
 
 def build(args: argparse.Namespace, context: Context) -> Evaluator:

@@ -179,13 +179,7 @@ def _check(args: argparse.Namespace) -> None:
     spaces.get(args.space)
     proxies.get(args.proxy)
     data.num_classes(args.dataset)
-    evaluators.check_flags(args)
-    reads = evaluators.get(args.evaluator).READS
-    for key in args.given:  # the zero-cost settings, given to an evaluator that runs no proxy
-        if key in evaluators.SHARED and key not in reads:
-            users = [n for n in evaluators.names() if key in evaluators.get(n).READS]
-            raise UsageError(f"--{key.replace('_', '-')} applies to --evaluator {' or '.join(users)}, "
-                             f"not {args.evaluator}")
+    evaluators.check_flags(args, shared=())  # here only the zero-cost evaluator reads --proxy, V, ...
     limit.check_settings(args.max_latency, args.latency_table)
     if args.table is not None:
         if args.space not in evaluators.table_spaces():

@@ -109,6 +109,8 @@ def test_a_search_runs_candidates_are_evaluated(tmp_path):
 @pytest.mark.parametrize("extra, message", [
     (["--evaluator", "fearr", "--sample", "2"], "unknown evaluator 'fearr'; choose from: zero-cost, table"),
     (["--evaluator", "shortreg", "--fear-threshold", "0.5", "--sample", "2"], "--fear-threshold applies to --evaluator fear"),
+    (["--evaluator", "shortreg", "--proxy", "synflow", "--sample", "2"], "--proxy applies to --evaluator zero-cost, not shortreg"),
+    (["--evaluator", "fear", "--valid-batches", "10", "--sample", "2"], "--valid-batches applies to --evaluator zero-cost, not fear"),
     (["--evaluator", "fear", "--fear-threshold", "1.5", "--sample", "2"], "--fear-threshold must be in (0, 1), got 1.5"),
     (["--evaluator", "fear", "--fear-reject-ratio", "0.5", "--sample", "2"], "--fear-reject-ratio must be at least 1"),
     (["--sample", "2", "--run", "x"], "pass exactly one of --genotypes FILE, --run RUN_DIR, --sample K"),
