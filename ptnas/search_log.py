@@ -140,6 +140,14 @@ class SearchLog:
             out.append(r)
         return out
 
+    def skip_replay(self) -> None:
+        """Forget the replayed records unchecked (a rank that takes rank 0's replayed outcome as it is)."""
+        self._replay.clear()
+
+    def next_replayed(self, kind: str) -> dict[str, Any] | None:
+        """The next replayed record when it is of `kind`, else None (not consumed: writing it again does)."""
+        return self._replay[0] if self._replay and self._replay[0].get("kind") == kind else None
+
     def take_proposal_replay(self) -> dict[int, list[dict]]:
         """The replayed records of the proposal rounds, by proposal (consumed; validations stay), for
         ranks that replay their own proposals (`SearchLog(None, replay=...)`) under torchrun."""

@@ -59,3 +59,10 @@ def test_the_walk_sees_the_package():
     names = dict(_modules())
     assert "ptnas.runtime.process" in names and "ptnas.cli.search" in names
     assert "ptnas.runtime.process" in _imports(names["ptnas.runtime.loop"])
+
+
+def test_executors_run_strategies_without_importing_them():
+    bad = [(m, i) for m, path in _modules() if _is(m, "ptnas.executors")
+           for i in _imports(path) if _is(i, "ptnas.strategies") or _is(i, "ptnas.jobs")]
+    assert bad == []
+    assert "ptnas.executors.loop" in _imports(PACKAGE / "executors" / "base.py")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import json
 import math
 import os
@@ -36,7 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ptnas import __version__, data, evaluators, jsonio, precision, proxies, selectors, spaces, strategies
+from ptnas import __version__, data, evaluators, executors, jsonio, precision, proxies, selectors, spaces, strategies
 from ptnas.jobs import keywords
 from ptnas.runtime.config import OneLineParser, UsageError, load_yaml, saved_flags
 from ptnas.data import DataNotFoundError
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                 added.add(setting.name)
     evaluators.add_flags(p)
     strategies.add_flags(p)
+    executors.add_flags(p)
     c = p.add_argument_group("cost limit (every selector and strategy; docs/costs.md)")
     for setting in limit.SETTINGS:
         setting.add_to(c)
@@ -144,13 +146,19 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError("--latency-table applies to --max-latency and to the Pareto pictures of a --strategy search; "
                          f"{args.selector or selectors.DEFAULT} alone does not read it")
     multi_trial = args.strategy is not None
+    executor_settings = executors.setting_names()
     if multi_trial:
         strategies.get(args.strategy)
+        executors.check_flags(args)
         given = [f for f in SELECTOR_ONLY if f in args.given]  # also at a default value (--replicas 0)
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} applies to supernet selection (--selector), not to "
                              f"--strategy {args.strategy}")
     else:
+        given = [f for f in executor_settings if f in args.given]
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} applies to multi-trial search (--strategy), not to "
+                             f"--selector {args.selector or selectors.DEFAULT}")
         selectors.get(args.selector or selectors.DEFAULT)
         orders.get(args.order or orders.DEFAULT)
     trained = not multi_trial and selectors.get(args.selector or selectors.DEFAULT).trains_supernet
@@ -199,7 +207,7 @@ def _refuse_unread_multi_trial_settings(args: argparse.Namespace) -> None:
     strategy = strategies.get(args.strategy).from_args(args)
     evaluator = evaluators.get(args.evaluator) if strategy.uses_evaluator else None
     if evaluator is None:
-        own = {"evaluator", *(s.name for s in evaluators.own_settings())}
+        own = {"evaluator", *executors.setting_names(), *(s.name for s in evaluators.own_settings())}
         for key in args.given:
             if key in own:
                 raise UsageError(f"--{key.replace('_', '-')} applies to strategies that evaluate architectures, not "
@@ -608,6 +616,16 @@ def _train(args: argparse.Namespace, trainer: BilevelTrainer, run: RunDir, meta:
 
 
 # ---- multi-trial search ------------------------------------------------------------------------------
+def _evaluator_elsewhere(args, space, size, num_classes, out: Path, cost_limit: limit.Limit | None) -> evaluators.Evaluator:
+    """The search's evaluator, built in another process (a Ray worker) on that process's device."""
+    from ptnas.runtime.process import init_process
+
+    process = init_process(args.device)
+    context = _context(args, space, size, num_classes, process, out)
+    context.progress = False
+    return limited(evaluators.build(args, context), cost_limit)
+
+
 def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Path, cost_limit: limit.Limit | None):
     strategy_cls = strategies.get(args.strategy)
     strategy = strategy_cls.from_args(args)
@@ -619,8 +637,13 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
     context = _context(args, space, size, num_classes, process, out)
     evaluator = (Sharded(limited(evaluators.build(args, context), cost_limit), process) if strategy_cls.uses_evaluator
                  else None)
+    executor = None
     if evaluator is not None:
         evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
+        build = functools.partial(_evaluator_elsewhere, args, searched, size, num_classes, out, cost_limit)
+        executor = executors.get(args.executor).from_args(args, evaluator, build, process)
+        if args.jobs is None:
+            args.jobs = executor.workers  # resolved into config.yaml: a resumed search keeps its W
     proxy_needed = strategy.wants_proxy
     cache = strategies.read_proxy_cache(args.proxy_cache) if (proxy_needed and args.proxy_cache) else None
     proxy_evaluator = None
@@ -640,7 +663,8 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
         if proxy_needed:
             proxy = strategies.ProxyScores(proxy_evaluator, cache, proxies.get(args.proxy).higher_is_better, log,
                                            name=args.proxy)
-        trials = strategies.Trials(evaluator, trial_budget, log, progress=process.primary, process=process)
+        trials = strategies.Trials(evaluator, trial_budget, log, progress=process.primary, process=process,
+                                   executor=executor, jobs=args.jobs)
         try:
             result = strategy.run(searched, trials, proxy, np.random.default_rng(args.seed))
             if result.genotype is not None:
@@ -648,11 +672,14 @@ def _multi_trial_setup(args, space, size, num_classes, process: Process, out: Pa
         finally:
             trials.close()
             log.close()
+            if executor is not None:
+                executor.close()
         if result.genotype is None:
             raise ValueError("no architecture could be evaluated: every evaluation was rejected or failed "
                              f"(see {out / 'scores.jsonl'})")
         statuses = [r.status for r in trials.records]
         return {"space": args.space, "genotype": str(result.genotype), "strategy": strategy.describe(),
+                "executor": None if executor is None else {**executor.describe(), "jobs": args.jobs},
                 "evaluator": evaluator.describe() if evaluator is not None else None, "seed": args.seed,
                 "score": result.record.score, "evaluations": len(trials.records),
                 "rejected": statuses.count("rejected"), "failed": statuses.count("failed"),

@@ -6,13 +6,16 @@ A strategy sees only the space's `sample(rng)`, `mutate(g, rng)` and `neighbours
 scorer (a zero-cost evaluator, or scores read from a cache) for warm-up and move proposal
 (Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS", ICLR 2021, §5). It never imports a space.
 
-`Trials` does the bookkeeping: it evaluates through the evaluator, counts evaluations against the
-budget (a genotype evaluated before is answered from memory and not counted again), keeps the best so
-far, and logs every evaluation (scores.jsonl kind `evaluation`, TensorBoard best-so-far against
-evaluations and seconds). Proxy scores are counted apart (`proxy_evaluations`) and logged as kind `proxy`.
-`evaluate_many(genotypes)` evaluates a batch at once, so under torchrun (a `Sharded` evaluator) the
-batch is split over the ranks; the records and the budget are those of evaluating them one by one, and a
-time budget is rank 0's clock, so every rank makes the same decisions.
+A strategy is ask/tell: `start(space, proxy, rng)`, then `ask()` proposes the next architecture from what
+it has been told so far (None: wait for a record in flight), and `tell(genotype, record)` hands it each
+record as it finishes, in any order. `Strategy.run` drives it through `executors.loop.drive` with the executor and
+the number of evaluations in flight (`jobs`) that `Trials` holds: one at a time in this process by default.
+
+`Trials` does the bookkeeping: it counts evaluations against the budget (a genotype evaluated before is
+answered from memory and not counted again), keeps the best so far, and logs every evaluation (scores.jsonl
+kind `evaluation`, in the order they finish; TensorBoard best-so-far against evaluations and seconds). Proxy
+scores are counted apart (`proxy_evaluations`) and logged as kind `proxy`. A time budget is rank 0's clock
+under torchrun, so every rank makes the same decisions.
 """
 from __future__ import annotations
 
@@ -62,8 +65,10 @@ class Budget:
 class Trials:
     """Evaluations of one search, in order, against a budget."""
 
-    def __init__(self, evaluator: Evaluator | None, budget: Budget, log=None, progress: bool = False, process=None):
+    def __init__(self, evaluator: Evaluator | None, budget: Budget, log=None, progress: bool = False, process=None,
+                 executor=None, jobs: int | None = None):
         self.evaluator, self.budget, self.log, self.process = evaluator, budget, log, process
+        self.executor, self.jobs = executor, jobs  # None: ptnas.executors.Local(evaluator), its workers
         self.records: list[Record] = []
         self.seen: dict[str, Record] = {}
         self.best: Record | None = None
@@ -77,14 +82,13 @@ class Trials:
             self._bar = tqdm(total=budget.trials, desc="evaluations")
 
     @property
-    def batch(self) -> int:
-        """How many evaluations a strategy should hand to `evaluate_many` at once: one per rank."""
-        return getattr(self.evaluator, "world_size", 1)
-
-    @property
     def spent(self) -> bool:
+        return self.budget_reached(0)
+
+    def budget_reached(self, in_flight: int) -> bool:
+        """Whether the budget allows no evaluation beyond those done and the `in_flight` ones."""
         b = self.budget
-        if b.trials is not None and len(self.records) >= b.trials:
+        if b.trials is not None and len(self.records) + in_flight >= b.trials:
             return True
         if b.seconds is None:
             return False
@@ -102,7 +106,8 @@ class Trials:
 
     def evaluate_many(self, genotypes: Sequence[Hashable]) -> list[Record]:
         """The records of `genotypes`, as `evaluate` would give them one after the other, with the new
-        ones evaluated in one call of the evaluator. When the budget allows only some, those are
+        ones evaluated in one call of the evaluator (for a strategy that overrides `run` and evaluates
+        synchronously; ask/tell strategies go through `drive`). When the budget allows only some, those are
         evaluated and recorded, then BudgetSpent is raised."""
         new = [g for g in {str(g): g for g in genotypes if str(g) not in self.seen}.values()]
         if new and self.spent:
@@ -111,15 +116,44 @@ class Trials:
         replayed = self.log.replayed_records("evaluation", [str(g) for g in allowed]) if self.log is not None else []
         for row in replayed:  # a resumed search: what its scores.jsonl holds is not evaluated again
             self.start -= row.get("seconds") or 0.0  # a time budget counts the replayed evaluations' time
-            self._add(Record.from_row(row))
+            self.add(Record.from_row(row))
         if len(replayed) < len(allowed):
             for record in self.evaluator.evaluate(allowed[len(replayed):]):
-                self._add(record)
+                self.add(record)
         if len(allowed) < len(new):
             raise BudgetSpent
         return [self.seen[str(g)] for g in genotypes]
 
-    def _add(self, record: Record) -> None:
+    def drive(self, strategy: "Strategy", proxy: "ProxyScores | None" = None) -> None:
+        """Run `strategy` (started) to the end of the budget with this search's executor (see `executors.loop.drive`)."""
+        from ptnas.executors.local import Local
+
+        executor = self.executor if self.executor is not None else Local(self.evaluator)
+        executor.run(strategy, self, self.jobs or executor.workers, proxy)
+
+    def state(self) -> tuple:
+        """What another rank needs to hold this search's outcome (`adopt`)."""
+        return self.records, self.best_curve, self.seconds
+
+    def adopt(self, state: tuple) -> None:
+        """Take rank 0's outcome as this rank's (an asynchronous torchrun search, where rank 0 alone drives)."""
+        records, self.best_curve, self.seconds = state
+        self.records, self.seen = list(records), {r.genotype: r for r in records}
+        self.best = max((r for r in records if r.ok), key=lambda r: r.merit(), default=None)
+        if self.log is not None:
+            self.log.skip_replay()
+
+    def replayed_finish(self) -> Record | None:
+        """A resumed search: the next evaluation its scores.jsonl holds (None when there is none, or the next
+        replayed record is of another kind). Written again by `add`, which checks it."""
+        row = self.log.next_replayed("evaluation") if self.log is not None else None
+        if row is None:
+            return None
+        self.start -= row.get("seconds") or 0.0  # a time budget counts the replayed evaluations' time
+        return Record.from_row(row)
+
+    def add(self, record: Record) -> None:
+        """Record a finished evaluation (counted, logged, the best kept)."""
         key = record.genotype
         self.seen[key] = record
         self.records.append(record)
@@ -223,7 +257,8 @@ class StrategyResult:
 
 class Strategy:
     """Base class: `run(space, trials, proxy, rng) -> StrategyResult`. Subclasses set `name`, `SETTINGS` (the
-    settings it reads of its own), `uses_evaluator` (False: the proxy alone decides) and `needs_proxy`."""
+    settings it reads of its own), `uses_evaluator` (False: the proxy alone decides) and `needs_proxy`, and
+    implement `start`, `ask` and `tell` (or override `run`). `finished`: set when it has nothing more to ask."""
 
     name: ClassVar[str] = ""
     SETTINGS: ClassVar[tuple[Setting, ...]] = ()
@@ -239,8 +274,29 @@ class Strategy:
         """Whether this configured strategy scores architectures with a proxy."""
         return self.needs_proxy
 
-    def run(self, space, trials: Trials, proxy: ProxyScores | None, rng: np.random.Generator) -> StrategyResult:
+    finished: bool = False
+
+    def start(self, space, proxy: ProxyScores | None, rng: np.random.Generator) -> None:
+        """Begin a search (and forget any earlier one)."""
         raise NotImplementedError
+
+    def ask(self) -> Hashable | None:
+        """The next architecture to evaluate, or None: wait for a record in flight (or, with `finished`
+        set, nothing more to ask)."""
+        raise NotImplementedError
+
+    def tell(self, genotype: Hashable, record: Record) -> None:
+        """The record of an architecture it asked for (or one asked again, from memory)."""
+
+    def details(self, proxy: ProxyScores | None) -> dict[str, Any]:
+        """What the result says beyond the best record (restarts, proxy evaluations, ...)."""
+        return {}
+
+    def run(self, space, trials: Trials, proxy: ProxyScores | None, rng: np.random.Generator) -> StrategyResult:
+        self.finished = False
+        self.start(space, proxy, rng)
+        trials.drive(self, proxy)
+        return result_of(trials, **self.details(proxy))
 
     def describe(self) -> dict[str, Any]:
         return {"strategy": self.name}

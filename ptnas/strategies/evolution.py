@@ -1,6 +1,9 @@
 """Regularised (aging) evolution (Real et al., "Regularized Evolution for Image Classifier Architecture
 Search", AAAI 2019): a population of P evaluated architectures; each step samples S of them, mutates the
-best (one edit at distance 1), evaluates the child, adds it and removes the oldest member.
+best (one edit at distance 1), evaluates the child, adds it and removes the oldest member. Asynchronous
+(the paper's own form, with W workers): a child is asked whenever a worker is free, from the members told
+so far; members are aged by the order their records arrive. With one evaluation in flight it is the
+sequential algorithm.
 
 Zero-cost variants (Abdelfattah et al., ICLR 2021, §5): with a warm-up of W ≥ P random architectures
 scored by the proxy, the first population is the proxy's top P (W = 2P is the NASWOT authors' AREA);
@@ -16,8 +19,7 @@ from collections import deque
 import numpy as np
 
 from ptnas.settings import Setting
-from ptnas.strategies.base import (GIVE_UP_AFTER, WARMUP, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
-                                   result_of)
+from ptnas.strategies.base import GIVE_UP_AFTER, WARMUP, ProxyScores, Strategy
 from ptnas.strategies.random_search import warmup_order
 
 POPULATION, TOURNAMENT = 64, 10
@@ -58,33 +60,47 @@ class Evolution(Strategy):
         return {"strategy": self.name, "population": self.population, "tournament": self.tournament,
                 "warmup": self.warmup, "move_proposal": self.move}
 
-    def run(self, space, trials: Trials, proxy: ProxyScores | None, rng: np.random.Generator) -> StrategyResult:
+    def start(self, space, proxy: ProxyScores | None, rng: np.random.Generator) -> None:
+        self.space, self.proxy, self.rng = space, proxy, rng
         if self.warmup:
             first = warmup_order(space, proxy, self.warmup, rng)[:self.population]
         else:
             first = [space.sample(rng) for _ in range(self.population)]
-        population: deque = deque()
-        stale = 0
-        try:
-            population.extend(zip(first, trials.evaluate_many(first)))  # split over the ranks under torchrun
-            while stale < GIVE_UP_AFTER and not trials.spent:
-                picked = rng.choice(len(population), size=self.tournament, replace=False)
-                parent = max((population[i] for i in sorted(picked)), key=lambda m: m[1].merit())[0]
-                child = self._child(space, parent, proxy, rng, trials.seen)
-                before = len(trials.records)
-                population.append((child, trials.evaluate(child)))
-                population.popleft()
-                stale = 0 if len(trials.records) > before else stale + 1
-        except BudgetSpent:
-            pass
-        return result_of(trials, proxy_evaluations=0 if proxy is None else proxy.count)
+        self.first = deque(first)  # the first population, asked before any child
+        self.members: deque = deque()  # (genotype, record) in the order they were told; the oldest leaves
+        self.asked: set[str] = set()
+        self.stale = 0  # children in a row that were asked before
 
-    def _child(self, space, parent, proxy: ProxyScores | None, rng: np.random.Generator, seen):
+    def ask(self):
+        if self.first:
+            genotype = self.first.popleft()
+        elif self.stale >= GIVE_UP_AFTER:
+            self.finished = True
+            return None
+        elif len(self.members) < self.tournament:
+            return None  # asynchronous: wait until a tournament can be held
+        else:
+            picked = self.rng.choice(len(self.members), size=self.tournament, replace=False)
+            parent = max((self.members[i] for i in sorted(picked)), key=lambda m: m[1].merit())[0]
+            genotype = self._child(parent)
+            self.stale = self.stale + 1 if str(genotype) in self.asked else 0
+        self.asked.add(str(genotype))
+        return genotype
+
+    def tell(self, genotype, record) -> None:
+        self.members.append((genotype, record))
+        if len(self.members) > self.population:
+            self.members.popleft()
+
+    def details(self, proxy: ProxyScores | None) -> dict:
+        return {"proxy_evaluations": 0 if proxy is None else proxy.count}
+
+    def _child(self, parent):
         if self.move is None:
-            return space.mutate(parent, rng)
-        children = space.neighbours(parent)
+            return self.space.mutate(parent, self.rng)
+        children = self.space.neighbours(parent)
         if self.move and self.move < len(children):
-            children = [children[i] for i in sorted(rng.choice(len(children), size=self.move, replace=False))]
-        scores = proxy.score(children)
-        new = [i for i, c in enumerate(children) if str(c) not in seen]
+            children = [children[i] for i in sorted(self.rng.choice(len(children), size=self.move, replace=False))]
+        scores = self.proxy.score(children)
+        new = [i for i, c in enumerate(children) if str(c) not in self.asked]
         return children[max(new or range(len(children)), key=lambda i: scores[i])]

@@ -6,10 +6,11 @@ evaluates them in proxy order, best first, before it goes on with fresh random s
 """
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
-from ptnas.strategies.base import (GIVE_UP_AFTER, WARMUP, BudgetSpent, ProxyScores, Strategy, StrategyResult, Trials,
-                                   result_of)
+from ptnas.strategies.base import GIVE_UP_AFTER, WARMUP, ProxyScores, Strategy
 
 
 def warmup_order(space, proxy: ProxyScores, count: int, rng: np.random.Generator) -> list:
@@ -39,22 +40,23 @@ class RandomSearch(Strategy):
     def describe(self) -> dict:
         return {"strategy": self.name, "warmup": self.warmup}
 
-    def run(self, space, trials: Trials, proxy: ProxyScores | None, rng: np.random.Generator) -> StrategyResult:
-        queue = warmup_order(space, proxy, self.warmup, rng) if self.warmup else []
-        misses, size = 0, trials.batch  # one evaluation per rank at a time; the same draws on any number
-        try:
-            for k in range(0, len(queue), size):
-                trials.evaluate_many(queue[k:k + size])
-            while misses < GIVE_UP_AFTER:
-                batch: dict[str, object] = {}
-                while len(batch) < size and misses < GIVE_UP_AFTER:
-                    g = space.sample(rng)
-                    if str(g) in trials.seen or str(g) in batch:
-                        misses += 1
-                        continue
-                    misses = 0
-                    batch[str(g)] = g
-                trials.evaluate_many(list(batch.values()))
-        except BudgetSpent:
-            pass
-        return result_of(trials, warmup=self.warmup, proxy_evaluations=0 if proxy is None else proxy.count)
+    def start(self, space, proxy: ProxyScores | None, rng: np.random.Generator) -> None:
+        self.space, self.rng, self.proxy = space, rng, proxy
+        self.queue = deque(warmup_order(space, proxy, self.warmup, rng) if self.warmup else [])
+        self.asked: set[str] = set()
+
+    def ask(self):
+        if self.queue:  # the warm-up pool, in proxy order
+            genotype = self.queue.popleft()
+            self.asked.add(str(genotype))
+            return genotype
+        for _ in range(GIVE_UP_AFTER):
+            genotype = self.space.sample(self.rng)
+            if str(genotype) not in self.asked:
+                self.asked.add(str(genotype))
+                return genotype
+        self.finished = True  # GIVE_UP_AFTER draws in a row were asked before: the space is exhausted
+        return None
+
+    def details(self, proxy: ProxyScores | None) -> dict:
+        return {"warmup": self.warmup, "proxy_evaluations": 0 if proxy is None else proxy.count}

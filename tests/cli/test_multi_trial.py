@@ -84,6 +84,13 @@ def test_random_search_with_a_proxy_cache_warm_up(tmp_path):
     (["--strategy", "random", "--seed", "-1"], "--seed must be at least 0, got -1"),
     (["--strategy", "random", "--seed", str(2**70)], "--seed must be at most 2**31 - 1 = 2147483647"),
     (["--strategy", "naswot", "--proxy-cache", "EMPTY"], "holds no scores"),
+    # executors
+    (["--jobs", "2"], "--jobs applies to multi-trial search (--strategy), not to --selector zc-pt"),
+    (["--selector", "zc-disc", "--executor", "ray"], "--executor applies to multi-trial search (--strategy)"),
+    (["--strategy", "random", "--executor", "dask"], "unknown executor 'dask'; choose from: local, torchrun, ray"),
+    (["--strategy", "random", "--jobs", "0"], "--jobs must be at least 1, got 0"),
+    (["--strategy", "random", "--ray-address", "auto"], "--ray-address applies to --executor ray, not local"),
+    (["--strategy", "naswot", "--jobs", "2"], "--jobs applies to strategies that evaluate architectures"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, flags, message):
     (tmp_path / "empty.jsonl").write_text("")
