@@ -5,7 +5,8 @@
 Evolution (P = 4, S = 2) with shortreg (1 epoch) on NB201 at C=4, N=1, synthetic CIFAR-10, 20 evaluations,
 one thread per process, run by search.py as a user would:
   local W=1     search.py ...
-  torchrun W=2  torchrun --standalone --nproc_per_node 2 search.py ...   (batches of 2 split over the ranks)
+  torchrun W=2  torchrun --standalone --nproc_per_node 2 search.py ...   (local: batches of 2 over the ranks)
+  torchrun async W=2   the same with --executor torchrun                (each rank takes the next at once)
   ray W=1, W=2  search.py ... --executor ray --jobs 1|2                   (a local Ray started by the search)
 For each: the whole command's wall time, the evaluation phase's (from the first to the last record, the
 search's own clock), and how busy the workers were: the evaluations' summed seconds / (W × that phase).
@@ -30,6 +31,7 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--np
 COMMANDS = {
     "local W=1": (1, [sys.executable, "search.py", *SEARCH]),
     "torchrun W=2": (2, [*TORCHRUN, "search.py", *SEARCH]),
+    "torchrun async W=2": (2, [*TORCHRUN, "search.py", *SEARCH, "--executor", "torchrun"]),
     "ray W=1": (1, [sys.executable, "search.py", *SEARCH, "--executor", "ray", "--jobs", "1"]),
     "ray W=2": (2, [sys.executable, "search.py", *SEARCH, "--executor", "ray", "--jobs", "2"]),
 }
@@ -61,16 +63,16 @@ def main() -> None:
             workers, command = COMMANDS[name]
             results[name].append(measure(name, workers, command, ROOT / "runs" / f"speedup-{name.replace(' ', '-')}"))
             wall, phase, busy = results[name][-1]
-            print(f"round {r}: {name:13} wall {wall:6.1f} s, evaluations {phase:6.1f} s, busy {100 * busy:5.1f} %",
+            print(f"round {r}: {name:18} wall {wall:6.1f} s, evaluations {phase:6.1f} s, busy {100 * busy:5.1f} %",
                   flush=True)
     base = results.get("local W=1")
-    print(f"{'executor':13} {'wall (s)':>16} {'evaluations (s)':>18} {'busy':>12} {'speed-up (evaluations)':>24}")
+    print(f"{'executor':18} {'wall (s)':>16} {'evaluations (s)':>18} {'busy':>12} {'speed-up (evaluations)':>24}")
     for name, runs in results.items():
         walls = ", ".join(f"{w:.1f}" for w, _, _ in runs)
         phases = ", ".join(f"{ph:.1f}" for _, ph, _ in runs)
         busy = ", ".join(f"{100 * b:.0f}%" for _, _, b in runs)
         ratio = "" if base is None else f"{min(b[1] for b in base) / min(ph for _, ph, _ in runs):.2f}x"
-        print(f"{name:13} {walls:>16} {phases:>18} {busy:>12} {ratio:>24}")
+        print(f"{name:18} {walls:>16} {phases:>18} {busy:>12} {ratio:>24}")
 
 
 if __name__ == "__main__":
