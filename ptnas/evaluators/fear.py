@@ -25,7 +25,7 @@ from typing import Any, Hashable
 
 from ptnas.evaluators.base import Context, Evaluator, Record
 from ptnas.evaluators.fear_threshold import shallow_learner_accuracy
-from ptnas.evaluators.short_training import NotFiniteError, ShortTraining
+from ptnas.evaluators.short_training import TRAIN_PRECISION, NotFiniteError, ShortTraining
 from ptnas.evaluators.shortreg import TRAIN_BATCH_SIZE
 from ptnas.settings import Setting
 
@@ -52,11 +52,13 @@ class Fear(Evaluator):
         Setting("fear_max_epochs", int, MAX_EPOCHS, minimum=1, metavar="E",
                 help="fear: stage-1 epochs after which a candidate that has not reached the threshold is rejected"),
         TRAIN_BATCH_SIZE,
+        TRAIN_PRECISION,
     )
 
     def __init__(self, context: Context, threshold: float | None = None, reject_ratio: float = REJECT_RATIO,
                  epochs: int = STAGE2_EPOCHS, batch_size: int = STAGE2_BATCH, stage1_batch_size: int = STAGE1_BATCH,
-                 max_epochs: int = MAX_EPOCHS, trained_fraction: float = TRAINED_FRACTION, clock: str = "seconds"):
+                 max_epochs: int = MAX_EPOCHS, trained_fraction: float = TRAINED_FRACTION, clock: str = "seconds",
+                 precision: str = "auto"):
         """clock: what stage-1 cost early rejection compares, "seconds" (the paper's wall time) or "steps"
         (optimizer steps: noise-free on a shared machine, and deterministic)."""
         if threshold is not None and not 0 < threshold < 1:
@@ -72,14 +74,14 @@ class Fear(Evaluator):
         self.context, self._threshold = context, threshold
         self.reject_ratio, self.epochs, self.batch_size = reject_ratio, epochs, batch_size
         self.stage1_batch_size, self.max_epochs = stage1_batch_size, max_epochs
-        self.trained_fraction, self.clock = trained_fraction, clock
+        self.trained_fraction, self.clock, self.precision = trained_fraction, clock, precision
         self.fastest: float | None = None  # the fastest stage-1 cost to threshold so far
         self.board = None  # under torchrun: the fastest over every rank (evaluators.distributed.SharedMinimum)
 
     @classmethod
     def from_args(cls, args, context: Context) -> "Fear":
         return cls(context, args.fear_threshold, args.fear_reject_ratio, args.fear_epochs, args.fear_batch_size,
-                   args.train_batch_size, args.fear_max_epochs)
+                   args.train_batch_size, args.fear_max_epochs, precision=args.train_precision)
 
     # ---- threshold ------------------------------------------------------------------------------
     @property
@@ -117,7 +119,8 @@ class Fear(Evaluator):
     def describe(self) -> dict[str, Any]:
         return {"evaluator": self.name, "threshold": self.threshold, "reject_ratio": self.reject_ratio,
                 "stage2_epochs": self.epochs, "stage2_batch_size": self.batch_size,
-                "stage1_batch_size": self.stage1_batch_size, "max_epochs": self.max_epochs, "clock": self.clock}
+                "stage1_batch_size": self.stage1_batch_size, "max_epochs": self.max_epochs, "clock": self.clock,
+                "precision": self.precision}
 
     # ---- one candidate --------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -138,7 +141,7 @@ class Fear(Evaluator):
             self.fastest = shared if self.fastest is None else min(self.fastest, shared)
         limit = math.inf if self.fastest is None else self.reject_ratio * self.fastest
         stage1 = ShortTraining(model, STAGE1_SCHEDULE_EPOCHS, len(train) // self.stage1_batch_size, ctx.device,
-                               seed=ctx.seed)
+                               seed=ctx.seed, precision=self.precision)
         start = time.perf_counter()
         state = {"reached": False, "over": False, "cost": 0.0, "running": 0.0, "epoch_sum": 0.0}
         steps_per_epoch = len(train) // self.stage1_batch_size
@@ -181,7 +184,8 @@ class Fear(Evaluator):
 
         frozen, total = freeze_prefix(model, ctx.space.feature_blocks(model), self.trained_fraction)
         details.update(frozen_parameters=frozen, parameters=total, frozen_share=frozen / total)
-        stage2 = ShortTraining(model, self.epochs, len(train) // self.batch_size, ctx.device, seed=ctx.seed + 1)
+        stage2 = ShortTraining(model, self.epochs, len(train) // self.batch_size, ctx.device, seed=ctx.seed + 1,
+                               precision=self.precision)
         try:
             history = [stage2.epoch(train, self.batch_size) for _ in range(self.epochs)]
         except NotFiniteError as e:

@@ -5,7 +5,9 @@ Ranking Architectures by their Feature Extraction Capabilities"): SGD with Neste
 learning rate 0.1, weight decay 5e-4, cosine to 0 (timm's `sgd` optimizer and cosine scheduler,
 stepped every update). Steps, epochs and metrics come from train_final's loop
 (`ptnas.runtime.loop.train_one_epoch`), the one training loop of the library; the data are
-`DecodedImages` held on the device. On CUDA the steps run in bf16 autocast with channels_last.
+`DecodedImages` held on the device. `--train-precision` (auto by default: bf16 autocast with channels_last
+on CUDA, fp32 on the CPU) sets the arithmetic; bf16 on the CPU runs through oneDNN (AMX where the processor
+has it). docs/results.md ("bf16 training on the CPU") has what it changes.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from torch import nn
 from ptnas.data.decoded import DecodedImages
 from ptnas.runtime.process import Process
 from ptnas.runtime.loop import StepSettings, evaluate, train_one_epoch
+from ptnas.settings import Setting
 
 LR, MOMENTUM, WEIGHT_DECAY = 0.1, 0.9, 5e-4
 
@@ -26,10 +29,18 @@ class NotFiniteError(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
-def step_settings(device: torch.device) -> StepSettings:
-    """bf16 autocast and channels_last on CUDA; plain fp32 elsewhere (the CPU default stays exact)."""
-    cuda = device.type == "cuda"
-    return StepSettings(amp_dtype=torch.bfloat16 if cuda else None, channels_last=cuda)
+PRECISIONS = ("auto", "fp32", "bf16")
+TRAIN_PRECISION = Setting("train_precision", str, "auto", choices=PRECISIONS,
+                          help="shortreg, fear: arithmetic of the trainings: bf16 autocast with channels_last (CPU "
+                               "AMX / CUDA tensor cores) or fp32; auto = bf16 on CUDA, fp32 on the CPU")
+
+
+def step_settings(device: torch.device, precision: str = "auto") -> StepSettings:
+    """bf16 autocast and channels_last for bf16 (auto: on CUDA); plain fp32 otherwise."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown --train-precision {precision!r}; choose from: {', '.join(PRECISIONS)}")
+    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return StepSettings(amp_dtype=torch.bfloat16 if bf16 else None, channels_last=bf16)
 
 
 class ShortTraining:
@@ -37,9 +48,9 @@ class ShortTraining:
     `epochs` epochs of `steps_per_epoch` updates (per update, from LR to 0)."""
 
     def __init__(self, model: nn.Module, epochs: int, steps_per_epoch: int, device: torch.device, seed: int = 0,
-                 lr: float = LR):
+                 lr: float = LR, precision: str = "auto"):
         self.model, self.device, self.seed = model, device, seed
-        self.settings = step_settings(device)
+        self.settings = step_settings(device, precision)
         if self.settings.channels_last:
             model.to(memory_format=torch.channels_last)
         from timm.optim import create_optimizer_v2  # timm loads with the first training, not with every program

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Hashable
 
 from ptnas.evaluators.base import Context, Evaluator, Record
-from ptnas.evaluators.short_training import NotFiniteError, ShortTraining
+from ptnas.evaluators.short_training import TRAIN_PRECISION, NotFiniteError, ShortTraining
 from ptnas.settings import Setting
 
 EPOCHS, BATCH_SIZE = 5, 256
@@ -21,19 +21,20 @@ class ShortReg(Evaluator):
     name = "shortreg"
     SETTINGS = (Setting("train_epochs", int, EPOCHS, minimum=1, metavar="E",
                         help="shortreg: training epochs per candidate"),
-                TRAIN_BATCH_SIZE)
+                TRAIN_BATCH_SIZE, TRAIN_PRECISION)
 
-    def __init__(self, context: Context, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE):
+    def __init__(self, context: Context, epochs: int = EPOCHS, batch_size: int = BATCH_SIZE, precision: str = "auto"):
         if epochs < 1 or batch_size < 1:
             raise ValueError(f"shortreg needs --train-epochs and --train-batch-size of at least 1, got {epochs} and {batch_size}")
-        self.context, self.epochs, self.batch_size = context, epochs, batch_size
+        self.context, self.epochs, self.batch_size, self.precision = context, epochs, batch_size, precision
 
     @classmethod
     def from_args(cls, args, context: Context) -> "ShortReg":
-        return cls(context, args.train_epochs, args.train_batch_size)
+        return cls(context, args.train_epochs, args.train_batch_size, args.train_precision)
 
     def describe(self) -> dict[str, Any]:
-        return {"evaluator": self.name, "epochs": self.epochs, "batch_size": self.batch_size}
+        return {"evaluator": self.name, "epochs": self.epochs, "batch_size": self.batch_size,
+                "precision": self.precision}
 
     def prepare(self) -> None:
         train, _ = self.context.decoded_splits
@@ -44,7 +45,7 @@ class ShortReg(Evaluator):
         self.prepare()
         train, valid = self.context.decoded_splits
         run = ShortTraining(self.context.network(genotype), self.epochs, len(train) // self.batch_size,
-                            self.context.device, seed=self.context.seed)
+                            self.context.device, seed=self.context.seed, precision=self.precision)
         history = []
         try:
             for _ in range(self.epochs):

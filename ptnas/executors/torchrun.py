@@ -136,7 +136,7 @@ class Torchrun(Executor):
                 proxy.evaluator = steering
             self.kv.set(self.key("final"), pickle.dumps(outcome))
             self.kv.set(self.key("stop"), b"1")
-            if self.thread is not None:
+            if self.thread is not None and outcome[0] == "done":  # on an error, rank 0's evaluation is abandoned
                 self.thread.join()
 
 

@@ -217,6 +217,7 @@ def _refuse_unread_multi_trial_settings(args: argparse.Namespace) -> None:
     for key in args.given:
         if key in (*PROXY_SETTINGS, *STEERING, "valid_batches") and key not in read:
             why = ("it is the zero-cost evaluator's V" if key == "valid_batches" else
+                   "it is a proxy's arithmetic; a training's is --train-precision" if key == "precision" else
                    "a proxy steers a strategy through --warmup or --move-proposal" if key in STEERING else
                    "a proxy runs in --evaluator zero-cost, --warmup, --move-proposal and naswot")
             raise UsageError(f"--{key.replace('_', '-')} is not read by --strategy {args.strategy} with --evaluator "

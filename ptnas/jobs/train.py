@@ -138,9 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--eval-interval", type=int, default=1, help="evaluate every N epochs (and always after the last)")
     SEED.add_to(r)
     r.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    r.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    r.add_argument("--amp", action="store_true", help="mixed precision: autocast to --amp-dtype (float16 on CUDA only; "
+                                                      "bfloat16 on CUDA or the CPU, where oneDNN uses AMX)")
     r.add_argument("--amp-dtype", default="float16", choices=("float16", "bfloat16"))
-    r.add_argument("--channels-last", action="store_true", help="channels-last memory format (CUDA only)")
+    r.add_argument("--channels-last", action="store_true", help="channels-last memory format (CUDA or CPU)")
     r.add_argument("--sync-bn", action="store_true", help="synchronised BatchNorm across processes (CUDA only)")
     r.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True, help="tqdm bar per epoch")
     return p
@@ -237,9 +238,11 @@ def _finish(args: argparse.Namespace) -> None:
         device = devices.resolve(args.device)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    for flag in ("amp", "channels_last", "sync_bn"):
-        if getattr(args, flag) and device.type != "cuda":
-            raise UsageError(f"--{flag.replace('_', '-')} needs a CUDA device, this run is on {device.type}")
+    if args.sync_bn and device.type != "cuda":
+        raise UsageError(f"--sync-bn needs a CUDA device, this run is on {device.type}")
+    if args.amp and args.amp_dtype == "float16" and device.type != "cuda":
+        raise UsageError(f"--amp with --amp-dtype float16 needs a CUDA device, this run is on {device.type} "
+                         "(on the CPU: --amp --amp-dtype bfloat16)")
     if args.experiment is None:
         args.experiment = f"{space}-{args.dataset}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     run_dir = Path(args.output) / args.experiment

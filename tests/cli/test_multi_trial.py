@@ -84,6 +84,9 @@ def test_random_search_with_a_proxy_cache_warm_up(tmp_path):
     (["--strategy", "random", "--seed", "-1"], "--seed must be at least 0, got -1"),
     (["--strategy", "random", "--seed", str(2**70)], "--seed must be at most 2**31 - 1 = 2147483647"),
     (["--strategy", "naswot", "--proxy-cache", "EMPTY"], "holds no scores"),
+    (["--strategy", "random", "--evaluator", "shortreg", "--precision", "bf16"],
+     "--precision is not read by --strategy random with --evaluator shortreg (it is a proxy's arithmetic; a "
+     "training's is --train-precision)"),
     # executors
     (["--jobs", "2"], "--jobs applies to multi-trial search (--strategy), not to --selector zc-pt"),
     (["--selector", "zc-disc", "--executor", "ray"], "--executor applies to multi-trial search (--strategy)"),

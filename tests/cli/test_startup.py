@@ -1,4 +1,4 @@
-"""Every program's `--help` loads only torch and ptnas: torchvision, timm, matplotlib, scipy, scikit-image and
+"""Every program's `--help` loads only torch and ptnas: torchvision, timm, matplotlib, scipy, scikit-image, Ray and
 tensorboard load when a run needs them (start-up is torch's import time plus little; benchmarks/startup.py
 measures it). ptnas-draw is left out: drawing is its work, and its --help names matplotlib's formats. Each program runs in a fresh interpreter, as a user starts it."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torchvision", "timm", "matplotlib", "scipy", "skimage", "tensorboard")
+HEAVY = ("torchvision", "timm", "matplotlib", "scipy", "skimage", "tensorboard", "ray")
 PROBE = """
 import contextlib, importlib, io, sys
 program = importlib.import_module("ptnas.cli." + sys.argv[1])

@@ -97,6 +97,32 @@ def test_shortreg_scores_the_last_epochs_training_accuracy_and_is_deterministic(
     assert again[0].score == r.score and again[0].details["valid_accuracy"] == r.details["valid_accuracy"]
 
 
+@pytest.mark.parametrize("precision, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16),
+                                              ("auto", torch.float32)])  # auto: fp32 on the CPU
+def test_train_precision_sets_the_arithmetic_of_shortreg_and_fear(precision, dtype, monkeypatch):
+    seen = []
+    network = Context.network
+
+    def watched(self, genotype):  # every candidate network reports the dtype its first conv computes in
+        model = network(self, genotype)
+        conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+        conv.register_forward_hook(lambda m, i, o: seen.append(o.dtype) if m.training else None)
+        return model
+
+    monkeypatch.setattr(Context, "network", watched)
+    record = ShortReg(tiny_context(), epochs=1, batch_size=64, precision=precision).evaluate([GOOD])[0]
+    assert record.ok and set(seen) == {dtype}
+    seen.clear()
+    Fear(tiny_context(), threshold=0.05, epochs=1, batch_size=64, stage1_batch_size=64, max_epochs=1,
+         precision=precision).evaluate([GOOD])
+    assert seen and set(seen) == {dtype}
+    assert ShortReg(tiny_context(), precision=precision).describe()["precision"] == precision
+    args = args_for(["--evaluator", "shortreg", "--train-precision", "bf16"])
+    assert args.train_precision == "bf16"
+    with pytest.raises(ValueError, match="--train-precision applies to --evaluator shortreg or fear, not table"):
+        evaluators.check_flags(args_for(["--evaluator", "table", "--train-precision", "bf16"]))
+
+
 def test_a_candidate_whose_loss_goes_nan_fails_and_the_others_go_on():
     ctx = tiny_context()
     build = ctx.network

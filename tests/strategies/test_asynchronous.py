@@ -147,3 +147,32 @@ def test_a_cut_asynchronous_search_replays_the_order_records_finished_and_evalua
     assert not set(submitted) & set(replayed) and len(submitted) == 80 - len(replayed)
     # the first submissions after the replay are what the cut run had in flight: evaluated by it soon after
     assert set(submitted[:4]) <= set(evaluations[len(replayed):len(replayed) + 8])
+
+
+class Slow(evaluators.Evaluator):
+    """0.1 s per evaluation; the score is the genotype's length."""
+
+    name = "slow"
+
+    def evaluate_one(self, genotype):
+        import time
+
+        time.sleep(0.1)
+        return evaluators.Record(str(genotype), float(len(str(genotype))))
+
+
+def test_a_spent_time_budget_asks_for_nothing_more_and_records_what_is_in_flight():
+    from ptnas.executors import Local
+
+    submitted = []
+
+    class Counting(Local):
+        def submit(self, genotype):
+            submitted.append(str(genotype))
+            super().submit(genotype)
+
+    evaluator = Slow()
+    trials = Trials(evaluator, Budget(seconds=0.25), executor=Counting(evaluator), jobs=3)
+    RandomSearch().run(NB201, trials, None, np.random.default_rng(0))
+    # one batch of 3 in flight (0.3 s) outlasts the 0.25 s budget: nothing more is asked, nothing is cancelled
+    assert len(submitted) == 3 and [r.genotype for r in trials.records] == submitted

@@ -57,6 +57,17 @@ def test_imagefolder_run_learns_and_reports(colour_folder, tmp_path):
     assert args["genotype"] == GENOTYPE and args["space"] == "nb201"
 
 
+def test_bf16_autocast_and_channels_last_train_on_the_cpu(colour_folder, tmp_path):
+    argv = ["--genotype", GENOTYPE, "--dataset", "imagenet", "--data", colour_folder, "--img-size", 16,
+            "--epochs", 3, "--batch-size", 12, "--recipe", "none", "--lr", 0.1, "--weight-decay", 0,
+            "--output", tmp_path, "--experiment", "bf16", "--amp", "--amp-dtype", "bfloat16", "--channels-last", *TINY]
+    assert run(argv) == 0
+    logged = scalars(tmp_path / "bf16")
+    assert logged["train/loss"][-1] < logged["train/loss"][0] - 0.2  # it learns in bf16 too
+    args = yaml.safe_load((tmp_path / "bf16" / "args.yaml").read_text())
+    assert args["amp"] is True and args["amp_dtype"] == "bfloat16" and args["channels_last"] is True
+
+
 def test_epochs_between_evaluations_carry_no_metrics(colour_folder, tmp_path):
     argv = ["--genotype", GENOTYPE, "--dataset", "imagenet", "--data", colour_folder, "--img-size", 16,
             "--val-split", 0.25, "--epochs", 4, "--eval-interval", 2, "--batch-size", 12, "--recipe", "none",
