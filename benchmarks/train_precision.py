@@ -6,8 +6,7 @@ whether a shortreg study keeps its ranking under bf16.
 
 speed: one training step of `ShortTraining` (the shortreg / FEAR training: SGD Nesterov, forward,
 backward, step) with `--train-precision fp32` and `bf16` (bf16 autocast + channels_last), on random
-inputs, the network in its space's memory format as the evaluators build it (channels_last for DARTS and
-NAS-Bench-Macro), for a seeded random architecture of each space at its search size (`space.search_size`; the
+inputs, the network in its space's memory format as the evaluators build it (channels_last), for a seeded random architecture of each space at its search size (`space.search_size`; the
 cell spaces and NAS-Bench-Macro at 32², batch 64; MobileNet at 224², batch 8). The first 5 steps are
 not timed.
 ranking: `ptnas.evaluate(evaluator="shortreg")` of the same N seeded random NB201 architectures on the JPEG
