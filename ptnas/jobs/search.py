@@ -146,7 +146,6 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UsageError("--latency-table applies to --max-latency and to the Pareto pictures of a --strategy search; "
                          f"{args.selector or selectors.DEFAULT} alone does not read it")
     multi_trial = args.strategy is not None
-    executor_settings = executors.setting_names()
     if multi_trial:
         strategies.get(args.strategy)
         executors.check_flags(args)
@@ -155,7 +154,7 @@ def _check_args(args: argparse.Namespace) -> None:
             raise UsageError(f"--{given[0].replace('_', '-')} applies to supernet selection (--selector), not to "
                              f"--strategy {args.strategy}")
     else:
-        given = [f for f in executor_settings if f in args.given]
+        given = [f for f in executors.setting_names() if f in args.given]
         if given:
             raise UsageError(f"--{given[0].replace('_', '-')} applies to multi-trial search (--strategy), not to "
                              f"--selector {args.selector or selectors.DEFAULT}")

@@ -114,9 +114,8 @@ class Trials:
             raise BudgetSpent
         allowed = new if self.budget.trials is None else new[:self.budget.trials - len(self.records)]
         replayed = self.log.replayed_records("evaluation", [str(g) for g in allowed]) if self.log is not None else []
-        for row in replayed:  # a resumed search: what its scores.jsonl holds is not evaluated again
-            self.start -= row.get("seconds") or 0.0  # a time budget counts the replayed evaluations' time
-            self.add(Record.from_row(row))
+        for _ in replayed:  # a resumed search: what its scores.jsonl holds is not evaluated again
+            self.add(self.replayed_finish())
         if len(replayed) < len(allowed):
             for record in self.evaluator.evaluate(allowed[len(replayed):]):
                 self.add(record)
