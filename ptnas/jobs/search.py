@@ -478,12 +478,12 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path,
     supernet_state = checkpoint.load(args.supernet) if args.supernet else None
     if supernet_state is not None:
         _check_supernet(args, supernet_state, meta)
+    context = _context(args, space, size, num_classes, process, out)
     if trained:
         splits = data.search_splits(args.dataset, args.data, args.train_portion, args.download)
         sources = tuple(data.BatchSource(s, args.batch_size, device, args.workers) for s in splits)
-    else:
-        pool = data.search_pool(args.dataset, args.data, args.train_portion, args.download)
-        sources = (data.BatchSource(pool, args.batch_size, device, args.workers),)
+    else:  # the pool the validation stage's evaluator draws from too: decoded once
+        sources = (data.BatchSource(context.search_pool, args.batch_size, device, args.workers),)
     trainer = None
     if trained and supernet_state is None:
         trainer = BilevelTrainer(net, *sources, bilevel, epochs=args.epochs, seed=args.seed,
@@ -496,7 +496,7 @@ def _supernet_setup(args, space, size, num_classes, process: Process, out: Path,
         elif args.resume:
             raise UsageError(f"--resume: {out} holds no {CHECKPOINT} (the supernet had not finished an epoch); "
                              "start again with --force")
-    evaluator = limited(evaluators.build(args, _context(args, space, size, num_classes, process, out)), cost_limit)
+    evaluator = limited(evaluators.build(args, context), cost_limit)
     evaluator = Sharded(evaluator, process)
     evaluator.prepare()  # the data and batch sizes, checked before the run dir is made
 

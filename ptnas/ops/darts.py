@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ptnas.ops import pooling
 from ptnas.ops.basic import FactorizedReduce, Zero
 
 # The DARTS search space (the 8 primitives of the paper, `none` first as DARTS lists it).
@@ -68,8 +69,8 @@ def _skip(C: int, stride: int, affine: bool) -> nn.Module:
 
 BUILDERS: dict[str, Callable[[int, int, bool], nn.Module]] = {
     "none": lambda C, stride, affine: Zero(C, C, stride),
-    "max_pool_3x3": lambda C, stride, affine: nn.MaxPool2d(3, stride=stride, padding=1),
-    "avg_pool_3x3": lambda C, stride, affine: nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False),
+    "max_pool_3x3": lambda C, stride, affine: pooling.MaxPool3x3(stride),
+    "avg_pool_3x3": lambda C, stride, affine: pooling.AvgPool3x3(stride),
     "skip_connect": _skip,
     "sep_conv_3x3": lambda C, stride, affine: SepConv(C, C, 3, stride, 1, affine=affine),
     "sep_conv_5x5": lambda C, stride, affine: SepConv(C, C, 5, stride, 2, affine=affine),

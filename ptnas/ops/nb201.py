@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ptnas.ops.basic import FactorizedReduce, ReLUConvBN, Zero
+from ptnas.ops.pooling import AvgPool3x3 as Pool
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 
@@ -20,7 +21,7 @@ class AvgPool3x3(nn.Module):
             None if C_in == C_out
             else ReLUConvBN(C_in, C_out, 1, 1, 0, affine=affine, track_running_stats=track_running_stats, bias=not affine)
         )
-        self.op = nn.AvgPool2d(3, stride=stride, padding=1, count_include_pad=False)
+        self.op = Pool(stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.op(x if self.preprocess is None else self.preprocess(x))

@@ -45,11 +45,18 @@ def pack(codes: torch.Tensor) -> torch.Tensor:
 
 
 def distinct(packed: list[torch.Tensor]) -> float:
-    """The number of distinct patterns among the packed units."""
+    """The number of distinct patterns among the packed units. Rows of several words are told apart word by
+    word with 1-D `torch.unique` (a pattern's key: the rank of its key so far, times the number of distinct
+    values of the next word, plus that word's rank), which counts exactly what `torch.unique(rows, dim=0)`
+    counts at a fraction of its cost (dim=0 compared rows one pair at a time: 88 % of a swap call)."""
     if not packed:
         return 0.0
     rows = torch.cat(packed)
-    return float((torch.unique(rows[:, 0]) if rows.shape[1] == 1 else torch.unique(rows, dim=0)).shape[0])
+    key = torch.unique(rows[:, 0], return_inverse=True)[1]
+    for w in range(1, rows.shape[1]):
+        values, rank = torch.unique(rows[:, w], return_inverse=True)
+        key = torch.unique(key * values.numel() + rank, return_inverse=True)[1]  # < units², then ranked again
+    return float(torch.unique(key).numel())
 
 
 def measure(model: nn.Module, batch: Batch, k: int, count_params: bool) -> tuple[list[float], list[float]]:

@@ -122,6 +122,26 @@ def test_nwot_integer_kernel_equals_the_float64_kernel(n):
     assert proxies.get("nwot")(net, (x, None), bn_mode="eval") == _nwot_float64_reference(net, x)
 
 
+def test_nwot_counts_every_relu_of_a_shared_input_and_sees_in_place_changes():
+    class Shared(nn.Module):
+        """Three ReLUs read one tensor (as the ops of an edge do); it changes in place after the first."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.a, self.b, self.c = nn.ReLU(), nn.ReLU(), nn.ReLU()
+
+        def forward(self, x):
+            h = self.conv(x)
+            first = self.a(h)
+            h.add_(0.3)
+            return first + self.b(h) + self.c(h)
+
+    torch.manual_seed(0)
+    net, x = Shared(), torch.randn(8, 3, 6, 6)
+    assert proxies.get("nwot")(net, (x, None)) == _nwot_float64_reference(net, x)
+
+
 @pytest.mark.parametrize("units", [1, 2, 15, 16, 100])
 def test_nwot_gram_matrix_is_exact_at_every_width(units):
     from ptnas.proxies.nwot import gram

@@ -52,3 +52,15 @@ def test_swap_reg_is_swap_times_the_parameter_factor():
     assert proxies.get("swap_reg")(model, batch) == pytest.approx(want, rel=1e-12)
     assert regular_factor(MU) == 1.0 and regular_factor(MU + 1000.0) == pytest.approx(math.exp(-1.0))
     assert regular_factor(100.0) < regular_factor(1000.0) < 1.0  # larger NB201 networks are favoured
+
+
+def test_distinct_counts_whole_patterns_not_words():
+    from ptnas.proxies.swap import distinct
+
+    # Each word alone takes two values, but the rows (1, 2), (2, 1), (1, 1), (2, 2) are four patterns.
+    rows = torch.tensor([[1, 2], [2, 1], [1, 2], [1, 1], [2, 2]])
+    assert distinct([rows[:2], rows[2:]]) == 4.0
+    g = torch.Generator().manual_seed(0)
+    for words, high in ((1, 5), (2, 3), (3, 2), (2, 2**62)):
+        rows = torch.randint(0, high, (3000, words), generator=g)
+        assert distinct([rows[:1000], rows[1000:]]) == len(np.unique(rows.numpy(), axis=0))
