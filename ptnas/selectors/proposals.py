@@ -40,9 +40,10 @@ class Proposal:
     limit (ptnas.spaces.limit; None: none), which every decision keeps reachable."""
 
     def __init__(self, index: int, net: Supernet, selector: Selector, rng: np.random.Generator, log: SearchLog,
-                 limit: Limit | None = None):
+                 limit: Limit | None = None, on_pass: Callable[[int], None] | None = None):
         self.index, self.net, self.selector, self.rng, self.log = index, net, selector, rng, log
         self.limit = limit
+        self.on_pass = on_pass  # told how many networks each scoring pass scored (the progress bar)
         self.step = 0
         self.shuffle_nodes = False  # the random order also visits topology nodes in random order
 
@@ -57,6 +58,8 @@ class Proposal:
                 self.log.score(self.index, self.step, stage, e, o, v)
         if not scores:
             raise RuntimeError(f"selector {self.selector.name} scored no op on edges {edges}")
+        if self.on_pass is not None:
+            self.on_pass(len(scores))
         return {k: self.selector.merit(v) for k, v in scores.items()}
 
     def best(self, merits: dict[tuple[EdgeId, str], float]) -> tuple[EdgeId, str]:
@@ -96,6 +99,8 @@ class Proposal:
                 scores = self.selector.score_edges(self.net, alive)
                 for e, v in scores.items():
                     self.log.score(self.index, self.step, "topology", e, None, v)
+            if self.on_pass is not None:
+                self.on_pass(len(scores))
             open_ = alive if self.limit is None else self.limit.prunable(self.net, alive)
             if not open_:
                 raise ValueError(f"no edge of {', '.join(alive)} can be removed within the limit")
@@ -134,12 +139,13 @@ def proposal_rng(seed: int, proposal: int) -> np.random.Generator:
 
 
 def propose(net: Supernet, selector: Selector, order: Callable[[Proposal], None], index: int, seed: int,
-            log: SearchLog, limit: Limit | None = None) -> Hashable:
-    """Proposal round `index` from the undecided supernet: its genotype (logged)."""
+            log: SearchLog, limit: Limit | None = None, on_pass: Callable[[int], None] | None = None) -> Hashable:
+    """Proposal round `index` from the undecided supernet: its genotype (logged). `on_pass(n)` is told the
+    number of networks of every scoring pass."""
     net.reset_decisions()
     selector.begin_proposal(net, index)
     rng = proposal_rng(seed, index)
-    p = Proposal(index, net, selector, rng, log, limit)
+    p = Proposal(index, net, selector, rng, log, limit, on_pass)
     order(p)
     groups = net.topology_groups()
     for j in (rng.permutation(len(groups)) if p.shuffle_nodes else range(len(groups))):
@@ -147,6 +153,38 @@ def propose(net: Supernet, selector: Selector, order: Callable[[Proposal], None]
     g = net.genotype()
     log.proposal(index, g)
     return g
+
+
+class _Counter(Selector):
+    """Scores every candidate 0.0 and computes nothing: a dry run of an order with it counts the networks a
+    proposal scores."""
+
+    name = "count"
+
+    def __init__(self):
+        self.count = 0
+
+    def score_ops(self, net: Supernet, edges) -> dict:
+        scores = {(e, o): 0.0 for e in edges for o in net.candidates(e)}
+        self.count += len(scores)
+        return scores
+
+    def score_edges(self, net: Supernet, edges) -> dict:
+        self.count += len(edges)
+        return {e: 0.0 for e in edges}
+
+
+def planned(net: Supernet, order: Callable[[Proposal], None], seed: int = 0, limit: Limit | None = None) -> int:
+    """The networks one proposal of `order` scores (its supernet forwards, with a zero-cost selector), by a
+    dry run that decides without scoring. Exact for every order when all edges hold the same number of ops
+    (NB201, DARTS, ...): then which edge a global order decides first does not change the count; an estimate
+    otherwise. The supernet's decisions are reset afterwards."""
+    counter = _Counter()
+    try:
+        propose(net, counter, order, 0, seed, SearchLog(None, tensorboard=False), limit)
+    finally:
+        net.reset_decisions()
+    return counter.count
 
 
 def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int,
@@ -167,10 +205,15 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
         found = _split_rounds(net, selector, order, proposals, seed, log, process, progress, limit)
     else:
         found = []
-        with tqdm(total=proposals, desc="proposals", disable=not progress) as bar:  # closed before an error prints
-            for i in range(proposals):
-                found.append(propose(net, selector, order, i, seed, log, limit))
-                bar.update()
+        # Counted in scored networks, so the ETA is there from the first pass (early passes, on a less decided
+        # supernet, cost more per network than late ones: the first estimate is high).
+        per = planned(net, order, seed, limit) if progress else 1
+        with tqdm(total=proposals * per, desc=f"{proposals} proposals", unit="net", disable=not progress) as bar:
+            for i in range(proposals):  # (the bar is closed before an error prints)
+                bar.set_postfix_str(f"proposal {i + 1}/{proposals}", refresh=False)
+                found.append(propose(net, selector, order, i, seed, log, limit, on_pass=bar.update))
+                bar.n = (i + 1) * per  # in step whatever a limit changed
+                bar.refresh()
     candidates: dict[str, Candidate] = {}
     for i, g in enumerate(found):
         candidates.setdefault(str(g), Candidate(g)).proposals.append(i)

@@ -106,3 +106,44 @@ def test_all_six_orders_are_registered():
                               "global-edge-once"]
     with pytest.raises(ValueError, match="unknown order 'greedy'; choose from: fixed, random"):
         orders.get("greedy")
+
+
+# Networks a proposal scores, per order: NB201's |O| = 5 ops on |E| = 6 edges (formulas in docs/results.md,
+# "Forwards per proposal"); DARTS's 7 ops on 28 edges plus the 44 topology-step forwards, as counted there.
+NB201_SCORED = {"fixed": 30, "random": 30, "global-op-iter": 105, "global-edge-iter": 135,
+                "global-op-once": 60, "global-edge-once": 60}
+
+
+@pytest.mark.parametrize("order_name", sorted(NB201_SCORED))
+def test_planned_counts_the_networks_a_proposal_scores(order_name):
+    from ptnas.selectors.proposals import planned
+
+    class Counting(TableSelector):
+        def score_ops(self, net, edges):
+            scores = super().score_ops(net, edges)
+            self.scored = getattr(self, "scored", 0) + len(scores)
+            return scores
+
+    net = NB201Supernet(C=2, N=1)
+    selector = Counting()
+    orders.get(order_name)(Proposal(0, net, selector, np.random.default_rng(0), SearchLog(None)))
+    net.reset_decisions()
+    assert planned(net, orders.get(order_name)) == selector.scored == NB201_SCORED[order_name]
+    assert net.undecided() == net.edges()  # the dry run leaves no decision behind
+
+
+def test_planned_counts_the_darts_topology_step_too():
+    from ptnas.selectors.proposals import planned
+    from ptnas.spaces import get
+
+    net = get("darts").supernet(num_classes=10, C=4, layers=3)
+    assert planned(net, orders.get("random")) == 240
+    assert planned(net, orders.get("global-op-iter")) == 2886
+
+
+def test_the_progress_bar_counts_scored_networks_of_every_proposal(capsys):
+    from ptnas.selectors.proposals import search
+
+    search(NB201Supernet(C=2, N=1), TableSelector(), orders.get("random"), 2, progress=True)
+    bar = capsys.readouterr().err
+    assert "2 proposals" in bar and "60/60" in bar and "proposal 2/2" in bar
