@@ -95,7 +95,9 @@ class Proxy:
         if bn_mode not in BN_MODES:
             raise ValueError(f"unknown BN mode {bn_mode!r}; choose from: {', '.join(BN_MODES)}")
         with preserved(model):
-            model.train(bn_mode == "train")
+            train = bn_mode == "train"
+            if any(m.training != train for m in model.modules()):
+                model.train(train)
             values = [float(v) for v in compute()]
         for i, value in enumerate(values):
             if not math.isfinite(value):
