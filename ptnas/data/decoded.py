@@ -11,7 +11,7 @@ same on every device and never depend on what ran before.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -100,6 +100,24 @@ def _crop_and_flip(x: torch.Tensor, pad: int, g: torch.Generator) -> torch.Tenso
     return x[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
 
 
+def read_uint8(path: str, loader: Callable[[str], Any]) -> torch.Tensor:
+    """One image file as uint8 3×H×W RGB. A JPEG is decoded by torchvision's decoder (libjpeg-turbo): the same
+    pixels as PIL's on the JPEG CIFAR-10 files (tests/data/test_decoded.py), about 4× faster per file, since
+    PIL parses the headers in Python. Anything else, or a JPEG that decoder refuses, goes through `loader`
+    (ImageFolder's, PIL), which names a file it cannot read; so does everything once torchvision drops its
+    decoders (deprecated in 0.29 for TorchCodec's)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:3] == b"\xff\xd8\xff":
+        try:
+            from torchvision.io import ImageReadMode, decode_jpeg
+
+            return decode_jpeg(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+        except (ImportError, RuntimeError):
+            pass
+    return torch.from_numpy(np.array(loader(path).convert("RGB"))).permute(2, 0, 1)
+
+
 def _as_uint8(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     """Every image of a dataset without a transform, as uint8 N×3×H×W, and its labels."""
     from torchvision.datasets import ImageFolder
@@ -114,7 +132,7 @@ def _as_uint8(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
         pictures, labels_list = [], []
         for i in (indices if indices is not None else range(len(base))):
             path, target = base.samples[i]
-            pictures.append(torch.from_numpy(np.array(base.loader(path).convert("RGB"))).permute(2, 0, 1))
+            pictures.append(read_uint8(path, base.loader))
             labels_list.append(target)
         return torch.stack(pictures), torch.tensor(labels_list)
     else:

@@ -91,3 +91,23 @@ def test_a_batch_source_over_the_decoded_search_pool_draws_its_epochs_reproducib
     assert not torch.equal(next(source.stream(seed=5))[0], first[0][0])
     x = first[0][0]
     assert x.shape == (8, 3, 32, 32) and x.dtype == torch.float32 and abs(float(x.mean())) < 0.5  # normalised
+
+
+def test_jpeg_files_decode_to_pil_s_pixels():
+    """read_uint8 decodes JPEGs with torchvision's decoder: the same pixels as ImageFolder's PIL loader, on
+    real CIFAR-10 JPEGs (and on a PNG, which goes through PIL)."""
+    from pathlib import Path
+
+    import pytest
+
+    from ptnas.data.cifar import read_image
+    from ptnas.data.decoded import read_uint8
+
+    folder = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cifar10-jpg" / "train"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent (../shared/data holds the JPEG CIFAR-10 subset)")
+    files = sorted(folder.glob("*/*.jpg"))[::25]  # 400 files over the 10 classes
+    assert len(files) == 400
+    for f in files:
+        assert torch.equal(read_uint8(str(f), read_image),
+                           torch.from_numpy(np.array(read_image(str(f)))).permute(2, 0, 1)), f
