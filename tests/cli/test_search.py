@@ -246,3 +246,23 @@ def test_replicas_is_refused_with_a_strategy(tmp_path, capsys, value):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["search.py: error: --replicas applies to supernet selection (--selector), not to --strategy random"]
     assert not (tmp_path / "x").exists()
+
+
+def test_the_search_pool_is_decoded_once_for_the_search_and_its_validation(tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    from ptnas import data
+
+    for c in range(10):  # a small CIFAR-10 ImageFolder: 8 JPEGs per class
+        folder = tmp_path / "data" / "train" / f"c{c}"
+        folder.mkdir(parents=True)
+        for i in range(8):
+            pixels = np.random.default_rng(10 * c + i).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{i}.jpg")
+    calls = []
+    real = data.search_pool
+    monkeypatch.setattr(data, "search_pool", lambda *a, **k: calls.append(a) or real(*a, **k))
+    out = run(tmp_path, "--dataset", "cifar10", "--data", str(tmp_path / "data"))
+    assert any(r["kind"] == "validation" for r in records(out))  # the validation stage drew batches too
+    assert len(calls) == 1
