@@ -5,8 +5,8 @@ PyTorch's CPU kernels for these windows are slow at the cell spaces' sizes (64 i
 8²–32²): a scoring forward of the NB201 supernet spent 12 % of its time in `avg_pool2d`. On an ordinary
 CPU tensor the modules below take another route:
 - average: the window sums as a depthwise convolution with a ones kernel, divided by each position's count
-  of pixels inside the image (`count_include_pad=False`); 1.4–10× faster forward, 4.8× forward + backward
-  (docs/results.md, "Pooling");
+  of pixels inside the image (`count_include_pad=False`); 1.1–4.4× faster forward channels_last, 3–6×
+  forward + backward (docs/results.md, "Scoring without repeated work");
 - max, stride 1, when no gradient is needed: the maximum of three shifted rows, then of three shifted
   columns (exact: a maximum does not round); with a gradient the library's kernel runs, since its
   backward sends a tie's gradient to one input where `torch.maximum` would split it.
@@ -26,7 +26,10 @@ from torch.utils._python_dispatch import _get_current_dispatch_mode
 def _plain_cpu(x: torch.Tensor) -> bool:
     """An ordinary CPU tensor, outside tracing, compilation and dispatch modes (FLOP counting, fake tensors)."""
     return (type(x) is torch.Tensor and x.device.type == "cpu" and x.dim() == 4 and not torch.jit.is_tracing()
-            and not torch.compiler.is_compiling() and _get_current_dispatch_mode() is None)
+            and not _compiling() and _get_current_dispatch_mode() is None)
+
+
+_compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch < 2.3 has none
 
 
 @lru_cache(maxsize=64)
