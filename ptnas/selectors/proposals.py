@@ -174,14 +174,17 @@ class _Counter(Selector):
         return {e: 0.0 for e in edges}
 
 
-def planned(net: Supernet, order: Callable[[Proposal], None], seed: int = 0, limit: Limit | None = None) -> int:
+def planned(net: Supernet, order: Callable[[Proposal], None], seed: int = 0, limit: Limit | None = None) -> int | None:
     """The networks one proposal of `order` scores (its supernet forwards, with a zero-cost selector), by a
     dry run that decides without scoring. Exact for every order when all edges hold the same number of ops
     (NB201, DARTS, ...): then which edge a global order decides first does not change the count; an estimate
-    otherwise. The supernet's decisions are reset afterwards."""
+    otherwise. None where the dry run's own decisions leave no network within `limit` (the real ones may).
+    The supernet's decisions are reset afterwards."""
     counter = _Counter()
     try:
         propose(net, counter, order, 0, seed, SearchLog(None, tensorboard=False), limit)
+    except ValueError:
+        return None
     finally:
         net.reset_decisions()
     return counter.count
@@ -207,12 +210,13 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
         found = []
         # Counted in scored networks, so the ETA is there from the first pass (early passes, on a less decided
         # supernet, cost more per network than late ones: the first estimate is high).
-        per = planned(net, order, seed, limit) if progress else 1
-        with tqdm(total=proposals * per, desc=f"{proposals} proposals", unit="net", disable=not progress) as bar:
+        per = (planned(net, order, seed, limit) if progress else None) or 0  # 0: count proposals instead
+        with tqdm(total=proposals * (per or 1), desc=f"{proposals} proposals", unit="net" if per else "it",
+                  disable=not progress) as bar:
             for i in range(proposals):  # (the bar is closed before an error prints)
                 bar.set_postfix_str(f"proposal {i + 1}/{proposals}", refresh=False)
-                found.append(propose(net, selector, order, i, seed, log, limit, on_pass=bar.update))
-                bar.n = (i + 1) * per  # in step whatever a limit changed
+                found.append(propose(net, selector, order, i, seed, log, limit, on_pass=bar.update if per else None))
+                bar.n = (i + 1) * (per or 1)  # in step whatever a limit changed
                 bar.refresh()
     candidates: dict[str, Candidate] = {}
     for i, g in enumerate(found):
