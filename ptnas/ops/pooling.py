@@ -10,8 +10,9 @@ CPU tensor the modules below take another route:
 - max, stride 1, when no gradient is needed: the maximum of three shifted rows, then of three shifted
   columns (exact: a maximum does not round); with a gradient the library's kernel runs, since its
   backward sends a tie's gradient to one input where `torch.maximum` would split it.
-Inside tracing, compilation, FLOP counting (any dispatch mode) and on other devices the library's pooling
-runs, so exported graphs and counted costs see ordinary pooling layers.
+Inside tracing, compilation, FLOP counting (any dispatch mode), on other devices and in float64 (synflow's
+copy: there a convolution is 5× slower than the library's pooling) the library's pooling runs, so exported
+graphs and counted costs see ordinary pooling layers.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def _plain_cpu(x: torch.Tensor) -> bool:
 
 
 _compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch < 2.3 has none
+_ONEDNN = (torch.float32, torch.bfloat16, torch.float16)  # the dtypes the CPU routes are measured fast for
 
 
 @lru_cache(maxsize=64)
@@ -47,7 +49,7 @@ class AvgPool3x3(nn.AvgPool2d):
         super().__init__(3, stride=stride, padding=1, count_include_pad=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not _plain_cpu(x) or not x.dtype.is_floating_point:
+        if not _plain_cpu(x) or x.dtype not in _ONEDNN:  # float64 convolutions are 5× slower than its pooling
             return super().forward(x)
         C, H, W = x.shape[1:]
         with torch.autocast("cpu", enabled=False):  # in x's dtype, as the library's pooling
@@ -63,7 +65,7 @@ class MaxPool3x3(nn.MaxPool2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if (self.stride != 1 or (torch.is_grad_enabled() and x.requires_grad) or not _plain_cpu(x)
-                or not x.dtype.is_floating_point):
+                or x.dtype not in _ONEDNN):
             return super().forward(x)
         p = F.pad(x, (1, 1, 1, 1), value=float("-inf"))
         rows = torch.maximum(torch.maximum(p[:, :, :, :-2], p[:, :, :, 1:-1]), p[:, :, :, 2:])
