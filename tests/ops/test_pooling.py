@@ -55,7 +55,7 @@ def test_counted_costs_see_pooling_not_a_convolution():
     assert counter.get_total_flops() == 0  # a depthwise convolution would count 8·16·16·9 multiply-adds
 
 
-def test_float64_and_integer_maps_take_the_library_s_kernel():
+def test_float64_maps_take_the_library_s_kernel():
     x = torch.randn(2, 3, 6, 6, dtype=torch.float64)
     assert torch.equal(AvgPool3x3(1)(x), F.avg_pool2d(x, 3, 1, 1, count_include_pad=False))
     assert torch.equal(MaxPool3x3(1)(x), F.max_pool2d(x, 3, 1, 1))
