@@ -4,15 +4,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ptnas.ops.folded import FoldingSequential
+from ptnas.ops.relu import ReLU
 
-class ReLUConvBN(nn.Sequential):
+
+class ReLUConvBN(FoldingSequential):
     """ReLU → Conv → BN. `bias` is explicit because NAS-Bench-201 uses `bias=not affine`."""
 
     def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, padding: int,
                  dilation: int = 1, affine: bool = True, track_running_stats: bool = True,
                  bias: bool = False):
         super().__init__(
-            nn.ReLU(inplace=False),
+            ReLU(),
             nn.Conv2d(C_in, C_out, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=bias),
             nn.BatchNorm2d(C_out, affine=affine, track_running_stats=track_running_stats),
         )
@@ -45,7 +48,7 @@ class FactorizedReduce(nn.Module):
         super().__init__()
         if C_out % 2:
             raise ValueError(f"FactorizedReduce needs an even C_out, got {C_out}")
-        self.relu = nn.ReLU(inplace=False)
+        self.relu = ReLU()
         self.conv_1 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, padding=0, bias=False)
         self.conv_2 = nn.Conv2d(C_in, C_out // 2, 1, stride=2, padding=0, bias=False)
         self.bn = nn.BatchNorm2d(C_out, affine=affine, track_running_stats=track_running_stats)

@@ -14,6 +14,8 @@ from torch import nn
 
 from ptnas.ops import pooling
 from ptnas.ops.basic import FactorizedReduce, Zero
+from ptnas.ops.folded import FoldingSequential
+from ptnas.ops.relu import ReLU
 
 # The DARTS search space (the 8 primitives of the paper, `none` first as DARTS lists it).
 OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
@@ -22,29 +24,29 @@ OPS = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect",
 EXTRA_OPS = ("noise",)
 
 
-class SepConv(nn.Sequential):
+class SepConv(FoldingSequential):
     """Separable conv applied twice: (ReLU, depthwise k×k, pointwise 1×1, BN) × 2, stride on the first."""
 
     def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, padding: int, affine: bool = True):
         super().__init__(
-            nn.ReLU(inplace=False),
+            ReLU(),
             nn.Conv2d(C_in, C_in, kernel_size, stride=stride, padding=padding, groups=C_in, bias=False),
             nn.Conv2d(C_in, C_in, 1, bias=False),
             nn.BatchNorm2d(C_in, affine=affine),
-            nn.ReLU(inplace=False),
+            ReLU(),
             nn.Conv2d(C_in, C_in, kernel_size, stride=1, padding=padding, groups=C_in, bias=False),
             nn.Conv2d(C_in, C_out, 1, bias=False),
             nn.BatchNorm2d(C_out, affine=affine),
         )
 
 
-class DilConv(nn.Sequential):
+class DilConv(FoldingSequential):
     """Dilated separable conv: ReLU, depthwise k×k with dilation, pointwise 1×1, BN."""
 
     def __init__(self, C_in: int, C_out: int, kernel_size: int, stride: int, padding: int, dilation: int,
                  affine: bool = True):
         super().__init__(
-            nn.ReLU(inplace=False),
+            ReLU(),
             nn.Conv2d(C_in, C_in, kernel_size, stride=stride, padding=padding, dilation=dilation,
                       groups=C_in, bias=False),
             nn.Conv2d(C_in, C_out, 1, bias=False),

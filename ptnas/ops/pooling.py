@@ -21,16 +21,15 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+from ptnas.ops.eager import eager
 
 
 def _plain_cpu(x: torch.Tensor) -> bool:
-    """An ordinary CPU tensor, outside tracing, compilation and dispatch modes (FLOP counting, fake tensors)."""
-    return (type(x) is torch.Tensor and x.device.type == "cpu" and x.dim() == 4 and not torch.jit.is_tracing()
-            and not _compiling() and _get_current_dispatch_mode() is None)
+    """An ordinary 4-D CPU tensor in an eager forward."""
+    return eager(x) and x.device.type == "cpu" and x.dim() == 4
 
 
-_compiling = getattr(torch.compiler, "is_compiling", lambda: False)  # torch < 2.3 has none
 _ONEDNN = (torch.float32, torch.bfloat16, torch.float16)  # the dtypes the CPU routes are measured fast for
 
 

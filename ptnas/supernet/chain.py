@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
+from ptnas.ops.eager import global_hooks
 from ptnas.supernet.base import EdgeId, Supernet
 
 
@@ -163,12 +164,7 @@ def _cacheable(x: torch.Tensor) -> bool:
         return False
     if x.is_inference() or torch.jit.is_tracing() or torch.compiler.is_compiling():
         return False
-    from torch.nn.modules import module as _module
-    for name in ("_global_forward_pre_hooks", "_global_forward_hooks", "_global_backward_pre_hooks",
-                 "_global_backward_hooks", "_global_forward_hooks_always_called"):
-        if getattr(_module, name, None):
-            return False
-    return True
+    return not global_hooks()
 
 
 class _Hooked(NamedTuple):
