@@ -7,18 +7,37 @@ its output. Zero-cost scoring of a supernet in BN eval (Zero-Cost-PT's default) 
 NB201, 11 % on DARTS in BatchNorm (docs/results.md, "Scoring without repeated work").
 
 Folding rounds differently: the values agree to float32 rounding (relative differences of order 1e-7), not
-bit for bit. It is therefore used only where that cannot matter for gradients or statistics: an eager forward
+bit for bit. It is therefore used only inside a zero-cost scoring call (`folding()`, entered by
+`Proxy._scores`), so a network's ordinary forward stays bit for bit that of its layers (an exported graph
+reproduces it exactly), and there only where it cannot matter for gradients or statistics: an eager forward
 (ptnas/ops/eager.py) without autograd, outside autocast, with the BatchNorm in eval mode holding running
 statistics, and neither module hooked (a proxy that reads a convolution's or BatchNorm's output sees both
 run). Everywhere else, and always in training, the modules run one after the other as in `nn.Sequential`.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ptnas.ops.eager import eager, global_hooks, hooked
+
+
+_FOLDING: ContextVar[bool] = ContextVar("ptnas_folding", default=False)
+
+
+@contextlib.contextmanager
+def folding() -> Iterator[None]:
+    """Inside: Conv → eval BatchNorm pairs of `FoldingSequential` modules may run folded (a scoring call)."""
+    token = _FOLDING.set(True)
+    try:
+        yield
+    finally:
+        _FOLDING.reset(token)
 
 
 def _autocast(device_type: str) -> bool:
@@ -50,7 +69,7 @@ class FoldingSequential(nn.Sequential):
     """`nn.Sequential` whose Conv2d → BatchNorm2d pairs run folded where nothing can tell (module docstring)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if torch.is_grad_enabled() or not eager(x) or x.is_inference() or _autocast(x.device.type) or global_hooks():
+        if not _FOLDING.get() or torch.is_grad_enabled() or not eager(x) or x.is_inference() or _autocast(x.device.type) or global_hooks():
             return super().forward(x)
         modules = list(self._modules.values())
         i = 0

@@ -25,6 +25,7 @@ from torch import nn
 
 from ptnas.batch import Batch
 from ptnas.model_state import preserved
+from ptnas.ops.folded import folding
 
 Measured = Mapping[str, float]
 
@@ -94,7 +95,7 @@ class Proxy:
         """`compute()` with the model in `bn_mode` and restored afterwards; non-finite values become NaN."""
         if bn_mode not in BN_MODES:
             raise ValueError(f"unknown BN mode {bn_mode!r}; choose from: {', '.join(BN_MODES)}")
-        with preserved(model):
+        with preserved(model), folding():
             train = bn_mode == "train"
             if any(m.training != train for m in model.modules()):
                 model.train(train)

@@ -1,11 +1,13 @@
-"""Conv → BatchNorm pairs folded into one convolution: the same values to float32 rounding, and only where
-no gradient, statistic or hook can tell."""
+"""Conv → BatchNorm pairs folded into one convolution: the same values to float32 rounding, only inside a
+scoring call, and only where no gradient, statistic or hook can tell."""
 import pytest
 import torch
 from torch import nn
 
 from ptnas.ops.basic import ReLUConvBN
 from ptnas.ops.darts import DilConv, SepConv
+from ptnas.ops.folded import folding
+from ptnas import proxies
 
 
 def _randomised(module: nn.Module) -> nn.Module:
@@ -40,8 +42,31 @@ def test_folded_equals_the_modules_one_after_the_other(make):
         for m in op.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.forward = _never_called  # folded: the BatchNorm is not run
-        got = op(x)
+        with folding():
+            got = op(x)
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_outside_a_scoring_call_a_forward_is_its_layers_bit_for_bit():
+    torch.manual_seed(0)
+    op = _randomised(SepConv(4, 6, 3, 1, 1))
+    x = torch.randn(3, 4, 9, 9) * 1e4  # large values: folding would round differently somewhere
+    with torch.no_grad():
+        assert torch.equal(op(x), nn.Sequential.forward(op, x))  # what an exported graph reproduces
+
+
+def test_a_proxy_call_folds():
+    torch.manual_seed(0)
+    net = nn.Sequential(_randomised(ReLUConvBN(3, 6, 3, 1, 1)), nn.ReLU())
+    bn = net[0][2]
+    calls = []
+    bn.register_forward_pre_hook(lambda m, i: calls.append(1))
+    batch = (torch.randn(4, 3, 8, 8), torch.zeros(4, dtype=torch.long))
+    proxies.get("nwot")(net, batch, bn_mode="eval")
+    assert calls  # hooked: it ran
+    bn._forward_pre_hooks.clear()
+    bn.forward = _never_called
+    proxies.get("nwot")(net, batch, bn_mode="eval")  # not hooked: folded inside the call
 
 
 def test_training_and_gradients_run_every_module():
@@ -49,10 +74,11 @@ def test_training_and_gradients_run_every_module():
     op = _randomised(ReLUConvBN(4, 6, 3, 1, 1))
     x = torch.randn(3, 4, 9, 9)
     want = nn.Sequential.forward(op, x)
-    assert torch.equal(op(x), want)  # autograd records: bit for bit the unfolded modules
-    op.train()
-    with torch.no_grad():
-        assert torch.equal(op(x), nn.Sequential.forward(op, x))  # batch statistics cannot fold
+    with folding():
+        assert torch.equal(op(x), want)  # autograd records: bit for bit the unfolded modules
+        op.train()
+        with torch.no_grad():
+            assert torch.equal(op(x), nn.Sequential.forward(op, x))  # batch statistics cannot fold
 
 
 def test_a_hooked_batchnorm_runs_and_its_hook_sees_it():
@@ -60,7 +86,7 @@ def test_a_hooked_batchnorm_runs_and_its_hook_sees_it():
     op = _randomised(ReLUConvBN(4, 6, 3, 1, 1))
     seen = []
     op[2].register_forward_hook(lambda m, i, o: seen.append(o))
-    with torch.no_grad():
+    with torch.no_grad(), folding():
         y = op(torch.randn(3, 4, 9, 9))
     assert len(seen) == 1 and seen[0] is y
 
@@ -69,5 +95,5 @@ def test_without_running_statistics_nothing_folds():
     torch.manual_seed(0)
     op = ReLUConvBN(4, 6, 3, 1, 1, track_running_stats=False).eval()  # eval uses the batch's statistics
     x = torch.randn(3, 4, 9, 9)
-    with torch.no_grad():
+    with torch.no_grad(), folding():
         assert torch.equal(op(x), nn.Sequential.forward(op, x))
