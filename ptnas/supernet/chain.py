@@ -15,6 +15,8 @@ output can be reused. Proxies see only `(model, batch)`, so the cache must be in
   buffers end exactly as a full forward leaves them.
 - Gradients: a backward pass needs the prefix's graph (SynFlow differentiates w.r.t. prefix weights),
   so the cache is off whenever autograd records.
+- Tracing, compilation and dispatch modes (FLOP counting, fake tensors) see a forward's ops: the cache is
+  off there too (ptnas/ops/eager.py), or a counter would miss the reused blocks.
 
 A block is reused only when everything it depends on is unchanged: the same input tensor object
 (same in-place version), its decision state (alive ops and α weights), every module's train/eval
@@ -32,7 +34,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from ptnas.ops.eager import global_hooks
+from ptnas.ops.eager import eager, global_hooks
 from ptnas.supernet.base import EdgeId, Supernet
 
 
@@ -159,10 +161,9 @@ class _Contents(NamedTuple):
 
 
 def _cacheable(x: torch.Tensor) -> bool:
-    """Caching needs no autograd recording, ordinary tensors and no global module hooks."""
-    if torch.is_grad_enabled() or torch.is_inference_mode_enabled() or not isinstance(x, torch.Tensor):
-        return False
-    if x.is_inference() or torch.jit.is_tracing() or torch.compiler.is_compiling():
+    """Caching needs no autograd recording, an eager forward on an ordinary tensor (no tracing, compilation
+    or dispatch mode: a FLOP counter must see every stage) and no global module hooks."""
+    if torch.is_grad_enabled() or torch.is_inference_mode_enabled() or not eager(x) or x.is_inference():
         return False
     return not global_hooks()
 

@@ -208,3 +208,34 @@ def test_switching_the_cache_off_recomputes_everything():
     with torch.no_grad():
         net(torch.ones(2, 3)), net(torch.ones(2, 3))
     assert net.prefix_cache.stages_reused == 0 and net.prefix_cache.stages_run == 6
+
+
+
+def test_a_dispatch_mode_sees_every_stage_even_with_a_warm_cache(batch):
+    """A dispatch mode (one that counts convolutions, as FLOP counters do) must see the whole forward: a
+    cached prefix would go uncounted."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class CountConvolutions(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.calls += func.overloadpacket is torch.ops.aten.convolution
+            return func(*args, **(kwargs or {}))
+
+    cached, plain = twin_supernets()
+    cached.eval(), plain.eval()  # (in training mode, BN statistics change between forwards)
+    x = batch[0]
+    with torch.no_grad():
+        cached(x), cached(x)
+        assert cached.prefix_cache.stages_reused == 12  # warm: every stage is cached for x
+        cached.prefix_cache.stages_reused = 0
+        counts = []
+        for net in (cached, plain):
+            with CountConvolutions() as mode:
+                net(x)
+            counts.append(mode.calls)
+    assert counts[0] == counts[1] > 0
+    assert cached.prefix_cache.stages_reused == 0
