@@ -1,6 +1,7 @@
 """Whether a forward runs eagerly on ordinary tensors, and whether modules are hooked: the conditions for the
-ops' shortcuts (ptnas/ops/pooling.py, relu.py, folded.py) and the chain prefix cache. Under tracing, compilation or a dispatch mode (FLOP counting, fake tensors) the library's
-own ops run, so exported graphs and counted costs see ordinary layers."""
+ops' shortcuts (ptnas/ops/pooling.py, relu.py, folded.py) and the chain prefix cache (ptnas/supernet/chain.py).
+Under tracing, compilation or a dispatch mode (FLOP counting, fake tensors) the library's own ops run, so
+exported graphs and counted costs see ordinary layers."""
 from __future__ import annotations
 
 import torch

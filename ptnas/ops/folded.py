@@ -69,7 +69,8 @@ class FoldingSequential(nn.Sequential):
     """`nn.Sequential` whose Conv2d → BatchNorm2d pairs run folded where nothing can tell (module docstring)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not _FOLDING.get() or torch.is_grad_enabled() or not eager(x) or x.is_inference() or _autocast(x.device.type) or global_hooks():
+        if (not _FOLDING.get() or torch.is_grad_enabled() or not eager(x) or x.is_inference()
+                or _autocast(x.device.type) or global_hooks()):
             return super().forward(x)
         modules = list(self._modules.values())
         i = 0
