@@ -155,23 +155,47 @@ def propose(net: Supernet, selector: Selector, order: Callable[[Proposal], None]
     return g
 
 
+def scoring_work(net: Supernet) -> int:
+    """What scoring one network on `net` costs, in rough units: every alive op plus one per edge still in
+    the supernet (its input's ReLU, the sum). The progress bar counts a proposal in these units, so that
+    its ETA does not take the undecided supernet's pace for the whole proposal's: measured scoring calls
+    fall from the undecided supernet to the decided one about as this does (docs/results.md, "A progress
+    bar weighted by work")."""
+    return sum(len(net.candidates(e)) + 1 for e in net.edges() if not net.is_pruned(e))
+
+
 class _Counter(Selector):
     """Scores every candidate 0.0 and computes nothing: a dry run of an order with it counts the networks a
-    proposal scores."""
+    proposal scores (`count`) and their `scoring_work` (`work`)."""
 
     name = "count"
 
     def __init__(self):
-        self.count = 0
+        self.count = self.work = 0
+
+    def _add(self, net: Supernet, n: int) -> None:
+        self.count += n
+        self.work += n * scoring_work(net)
 
     def score_ops(self, net: Supernet, edges) -> dict:
         scores = {(e, o): 0.0 for e in edges for o in net.candidates(e)}
-        self.count += len(scores)
+        self._add(net, len(scores))
         return scores
 
     def score_edges(self, net: Supernet, edges) -> dict:
-        self.count += len(edges)
+        self._add(net, len(edges))
         return {e: 0.0 for e in edges}
+
+
+def _dry_run(net: Supernet, order: Callable[[Proposal], None], seed: int, limit: Limit | None) -> _Counter | None:
+    counter = _Counter()
+    try:
+        propose(net, counter, order, 0, seed, SearchLog(None, tensorboard=False), limit)
+    except ValueError:
+        return None
+    finally:
+        net.reset_decisions()
+    return counter
 
 
 def planned(net: Supernet, order: Callable[[Proposal], None], seed: int = 0, limit: Limit | None = None) -> int | None:
@@ -180,14 +204,8 @@ def planned(net: Supernet, order: Callable[[Proposal], None], seed: int = 0, lim
     (NB201, DARTS, ...): then which edge a global order decides first does not change the count; an estimate
     otherwise. None where the dry run's own decisions leave no network within `limit` (the real ones may).
     The supernet's decisions are reset afterwards."""
-    counter = _Counter()
-    try:
-        propose(net, counter, order, 0, seed, SearchLog(None, tensorboard=False), limit)
-    except ValueError:
-        return None
-    finally:
-        net.reset_decisions()
-    return counter.count
+    counter = _dry_run(net, order, seed, limit)
+    return None if counter is None else counter.count
 
 
 def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int,
@@ -207,17 +225,7 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
     if distributed:
         found = _split_rounds(net, selector, order, proposals, seed, log, process, progress, limit)
     else:
-        found = []
-        # Counted in scored networks, so the ETA is there from the first pass (early passes, on a less decided
-        # supernet, cost more per network than late ones: the first estimate is high).
-        per = (planned(net, order, seed, limit) if progress else None) or 0  # 0: count proposals instead
-        with tqdm(total=proposals * (per or 1), desc=f"{proposals} proposals", unit="net" if per else "it",
-                  disable=not progress) as bar:
-            for i in range(proposals):  # (the bar is closed before an error prints)
-                bar.set_postfix_str(f"proposal {i + 1}/{proposals}", refresh=False)
-                found.append(propose(net, selector, order, i, seed, log, limit, on_pass=bar.update if per else None))
-                bar.n = (i + 1) * (per or 1)  # in step whatever a limit changed
-                bar.refresh()
+        found = _rounds(net, selector, order, proposals, seed, log, progress, limit)
     candidates: dict[str, Candidate] = {}
     for i, g in enumerate(found):
         candidates.setdefault(str(g), Candidate(g)).proposals.append(i)
@@ -246,6 +254,35 @@ def search(net: Supernet, selector: Selector, order: Callable[[Proposal], None],
                       RuntimeWarning, stacklevel=2)
     log.result(best.genotype)
     return SearchResult(best.genotype, unique)
+
+
+def _rounds(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int, seed: int,
+            log: SearchLog, progress: bool, limit: Limit | None) -> list:
+    """The proposals of one process, with a bar that advances by each scored network's `scoring_work` (its
+    ETA is there from the first pass) and counts the networks; by proposals where the dry run fails."""
+    plan = _dry_run(net, order, seed, limit) if progress else None
+    found, scored = [], 0
+    if plan is None:
+        with tqdm(total=proposals, desc=f"{proposals} proposals", disable=not progress) as bar:
+            for i in range(proposals):  # (the bar is closed before an error prints)
+                bar.set_postfix_str(f"proposal {i + 1}/{proposals}", refresh=False)
+                found.append(propose(net, selector, order, i, seed, log, limit))
+                bar.update()
+        return found
+    with tqdm(total=proposals * plan.work, desc=f"{proposals} proposals",
+              bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]") as bar:
+        def on_pass(n: int) -> None:
+            nonlocal scored
+            scored += n
+            bar.set_postfix_str(f"proposal {i + 1}/{proposals}, {scored}/{proposals * plan.count} networks",
+                                refresh=False)
+            bar.update(n * scoring_work(net))
+
+        for i in range(proposals):
+            found.append(propose(net, selector, order, i, seed, log, limit, on_pass=on_pass))
+            bar.n, scored = (i + 1) * plan.work, (i + 1) * plan.count  # in step whatever a limit changed
+            bar.refresh()
+    return found
 
 
 def _split_rounds(net: Supernet, selector: Selector, order: Callable[[Proposal], None], proposals: int, seed: int,

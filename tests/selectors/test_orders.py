@@ -147,3 +147,33 @@ def test_the_progress_bar_counts_scored_networks_of_every_proposal(capsys):
     search(NB201Supernet(C=2, N=1), TableSelector(), orders.get("random"), 2, progress=True)
     bar = capsys.readouterr().err
     assert "2 proposals" in bar and "60/60" in bar and "proposal 2/2" in bar
+
+
+def test_scoring_work_counts_alive_ops_plus_one_per_edge_and_the_dry_run_sums_it():
+    from ptnas.selectors.proposals import _dry_run, scoring_work
+
+    net = NB201Supernet(C=2, N=1)
+    assert scoring_work(net) == 6 * (5 + 1)
+    net.discretize("1<-0", "nor_conv_3x3")
+    with net.perturb("2<-0", "none"):
+        assert scoring_work(net) == 4 * 6 + 2 + 5
+    net.reset_decisions()
+    # random order: pass d scores the 5 ops of one edge with d edges decided, each network 36 - 4d units
+    plan = _dry_run(net, orders.get("random"), 0, None)
+    assert (plan.count, plan.work) == (30, sum(5 * (36 - 4 * d) for d in range(6))) == (30, 780)
+
+
+def test_the_progress_bar_advances_by_work_so_early_passes_weigh_more(capsys, monkeypatch):
+    import functools
+
+    from tqdm import tqdm
+
+    from ptnas.selectors import proposals
+    from ptnas.selectors.proposals import search
+
+    monkeypatch.setattr(proposals, "tqdm", functools.partial(tqdm, mininterval=0, miniters=1))  # print every update
+    search(NB201Supernet(C=2, N=1), TableSelector(), orders.get("random"), 1, progress=True)
+    bar = capsys.readouterr().err
+    # after the first pass: 5 of 30 networks (17 %) but 180 of 780 units of work (23 %)
+    assert "23%" in bar and "5/30 networks" in bar and "17%" not in bar
+    assert "100%" in bar and "30/30 networks" in bar
