@@ -262,7 +262,7 @@ def _rounds(net: Supernet, selector: Selector, order: Callable[[Proposal], None]
     ETA is there from the first pass) and counts the networks; by proposals where the dry run fails."""
     plan = _dry_run(net, order, seed, limit) if progress else None
     found, scored = [], 0
-    if plan is None:
+    if plan is None or not plan.work:
         with tqdm(total=proposals, desc=f"{proposals} proposals", disable=not progress) as bar:
             for i in range(proposals):  # (the bar is closed before an error prints)
                 bar.set_postfix_str(f"proposal {i + 1}/{proposals}", refresh=False)
@@ -271,14 +271,18 @@ def _rounds(net: Supernet, selector: Selector, order: Callable[[Proposal], None]
         return found
     with tqdm(total=proposals * plan.work, desc=f"{proposals} proposals",
               bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]") as bar:
+        def show() -> None:
+            bar.set_postfix_str(f"proposal {i + 1}/{proposals}, {scored}/{proposals * plan.count} networks",
+                                refresh=False)
+
         def on_pass(n: int) -> None:
             nonlocal scored
             scored += n
-            bar.set_postfix_str(f"proposal {i + 1}/{proposals}, {scored}/{proposals * plan.count} networks",
-                                refresh=False)
+            show()
             bar.update(n * scoring_work(net))
 
         for i in range(proposals):
+            show()
             found.append(propose(net, selector, order, i, seed, log, limit, on_pass=on_pass))
             bar.n, scored = (i + 1) * plan.work, (i + 1) * plan.count  # in step whatever a limit changed
             bar.refresh()
