@@ -261,30 +261,26 @@ def _rounds(net: Supernet, selector: Selector, order: Callable[[Proposal], None]
     """The proposals of one process, with a bar that advances by each scored network's `scoring_work` (its
     ETA is there from the first pass) and counts the networks; by proposals where the dry run fails."""
     plan = _dry_run(net, order, seed, limit) if progress else None
+    weighted = plan is not None and plan.work > 0
+    per = plan.work if weighted else 1
     found, scored = [], 0
-    if plan is None or not plan.work:
-        with tqdm(total=proposals, desc=f"{proposals} proposals", disable=not progress) as bar:
-            for i in range(proposals):  # (the bar is closed before an error prints)
-                bar.set_postfix_str(f"proposal {i + 1}/{proposals}", refresh=False)
-                found.append(propose(net, selector, order, i, seed, log, limit))
-                bar.update()
-        return found
-    with tqdm(total=proposals * plan.work, desc=f"{proposals} proposals",
-              bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]") as bar:
-        def show() -> None:
-            bar.set_postfix_str(f"proposal {i + 1}/{proposals}, {scored}/{proposals * plan.count} networks",
-                                refresh=False)
 
-        def on_pass(n: int) -> None:
-            nonlocal scored
-            scored += n
-            show()
-            bar.update(n * scoring_work(net))
+    def show() -> None:
+        networks = f", {scored}/{proposals * plan.count} networks" if weighted else ""
+        bar.set_postfix_str(f"proposal {i + 1}/{proposals}{networks}", refresh=False)
 
-        for i in range(proposals):
+    def on_pass(n: int) -> None:
+        nonlocal scored
+        scored += n
+        show()
+        bar.update(n * scoring_work(net))
+
+    with tqdm(total=proposals * per, desc=f"{proposals} proposals", disable=not progress,
+              bar_format="{l_bar}{bar}| [{elapsed}<{remaining}{postfix}]" if weighted else None) as bar:
+        for i in range(proposals):  # (the bar is closed before an error prints)
             show()
-            found.append(propose(net, selector, order, i, seed, log, limit, on_pass=on_pass))
-            bar.n, scored = (i + 1) * plan.work, (i + 1) * plan.count  # in step whatever a limit changed
+            found.append(propose(net, selector, order, i, seed, log, limit, on_pass=on_pass if weighted else None))
+            bar.n, scored = (i + 1) * per, (i + 1) * (plan.count if weighted else 0)  # in step whatever a limit changed
             bar.refresh()
     return found
 

@@ -210,7 +210,6 @@ def test_switching_the_cache_off_recomputes_everything():
     assert net.prefix_cache.stages_reused == 0 and net.prefix_cache.stages_run == 6
 
 
-
 def test_a_dispatch_mode_sees_every_stage_even_with_a_warm_cache(batch):
     """A dispatch mode (one that counts convolutions, as FLOP counters do) must see the whole forward: a
     cached prefix would go uncounted."""
